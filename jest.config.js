@@ -1,0 +1,14 @@
+// Jest runs TypeScript as native ESM (node --experimental-vm-modules), because several dependencies
+// (@octokit/rest 22, @kubernetes/client-node 1.x) ship ESM only. ts-jest transpiles per file
+// (isolatedModules); `npm run typecheck` does the whole-program type check.
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
+  testTimeout: 30_000,
+};

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Builds the pinned IaC and test toolchain from the Go module proxy into a cache outside the repository.
+#
+#   tools/install.sh                 build whatever is missing (a no-op when everything is present)
+#   tools/install.sh opa trivy       build only these
+#   tools/install.sh --bin-dir       print the directory holding the binaries and exit
+#
+# Versions live in tools/versions.env; tools that need replace/exclude directives have their own
+# tools module (tools/<name>/go.mod + go.sum) because `go install pkg@v` refuses such modules.
+# Offline by design: nothing here downloads a prebuilt binary, and GOTOOLCHAIN=local keeps Go from
+# fetching a newer toolchain.
+set -euo pipefail
+
+tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$tools_dir/versions.env"
+
+cache_root=${GITOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gitops-infra-pipeline}
+bin_dir="$cache_root/bin"
+plugin_dir="$cache_root/tflint-plugins"
+stamp_dir="$cache_root/stamps"
+
+if [[ "${1:-}" == "--bin-dir" ]]; then echo "$bin_dir"; exit 0; fi
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+mkdir -p "$bin_dir" "$plugin_dir" "$stamp_dir"
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# up_to_date NAME VERSION BINARY: true when BINARY exists and was built from VERSION.
+up_to_date() {
+  [[ -x "$3" && -f "$stamp_dir/$1" && "$(cat "$stamp_dir/$1")" == "$2" ]]
+}
+
+# build NAME VERSION BINARY COMMAND...: runs COMMAND unless the tool is already built at VERSION.
+build() {
+  local name=$1 version=$2 binary=$3; shift 3
+  if up_to_date "$name" "$version" "$binary"; then
+    log "$name $version: cached"
+    return 0
+  fi
+  log "$name $version: building (this can take minutes on a cold cache)"
+  local started=$SECONDS
+  "$@"
+  [[ -x "$binary" ]] || { log "$name: build finished but $binary is missing"; return 1; }
+  echo "$version" > "$stamp_dir/$name"
+  log "$name $version: built in $((SECONDS - started))s"
+}
+
+build_opa() {
+  build opa "$OPA_VERSION" "$bin_dir/opa" \
+    env GOBIN="$bin_dir" go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+}
+build_conftest() {
+  build conftest "$CONFTEST_VERSION" "$bin_dir/conftest" \
+    env GOBIN="$bin_dir" go install "github.com/open-policy-agent/conftest@$CONFTEST_VERSION"
+}
+build_trivy() {
+  # Trivy v0.74 imports encoding/json/v2, which Go 1.26 provides only under GOEXPERIMENT=jsonv2.
+  build trivy "$TRIVY_VERSION" "$bin_dir/trivy" \
+    env GOBIN="$bin_dir" GOEXPERIMENT=jsonv2 go install \
+      -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
+      "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION"
+}
+build_tflint() {
+  build tflint "$TFLINT_VERSION" "$bin_dir/tflint" \
+    env GOBIN="$bin_dir" go install "github.com/terraform-linters/tflint@$TFLINT_VERSION"
+  local ruleset version
+  for ruleset in aws google azurerm; do
+    version_var="TFLINT_RULESET_${ruleset^^}_VERSION"
+    version=${!version_var}
+    # `go install` names the binary tflint-ruleset-<name>, exactly what TFLint looks for in its plugin dir.
+    build "tflint-ruleset-$ruleset" "$version" "$plugin_dir/tflint-ruleset-$ruleset" \
+      env GOBIN="$plugin_dir" go install "github.com/terraform-linters/tflint-ruleset-$ruleset@$version"
+  done
+}
+build_actionlint() {
+  build actionlint "$ACTIONLINT_VERSION" "$bin_dir/actionlint" \
+    env GOBIN="$bin_dir" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+}
+build_terraform() {
+  # Only `terraform fmt` runs offline; any installed terraform does that better than the fallback.
+  if command -v terraform >/dev/null 2>&1 && [[ "$(command -v terraform)" != "$bin_dir/terraform" ]]; then
+    log "terraform: using $(command -v terraform)"
+    return 0
+  fi
+  build terraform "$TERRAFORM_FALLBACK_VERSION" "$bin_dir/terraform" \
+    env GOBIN="$bin_dir" go install -ldflags=-checklinkname=0 \
+      "github.com/hashicorp/terraform@$TERRAFORM_FALLBACK_VERSION"
+}
+build_etcd() {
+  build etcd "$ETCD_VERSION" "$bin_dir/etcd" \
+    bash -c "cd '$tools_dir/etcd' && go build -o '$bin_dir/etcd' go.etcd.io/etcd/server/v3"
+}
+build_kube_apiserver() {
+  local minor=${KUBE_APISERVER_VERSION#v1.}; minor=${minor%%.*}
+  build kube-apiserver "$KUBE_APISERVER_VERSION" "$bin_dir/kube-apiserver" \
+    bash -c "cd '$tools_dir/kube-apiserver' && go build -o '$bin_dir/kube-apiserver' -ldflags '-s -w \
+      -X k8s.io/component-base/version.gitVersion=$KUBE_APISERVER_VERSION \
+      -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor' \
+      k8s.io/kubernetes/cmd/kube-apiserver"
+}
+
+all=(opa conftest actionlint tflint terraform trivy etcd kube-apiserver)
+wanted=("$@")
+[[ ${#wanted[@]} -gt 0 ]] || wanted=("${all[@]}")
+
+for tool in "${wanted[@]}"; do
+  case "$tool" in
+    opa) build_opa ;;
+    conftest) build_conftest ;;
+    trivy) build_trivy ;;
+    tflint) build_tflint ;;
+    actionlint) build_actionlint ;;
+    terraform) build_terraform ;;
+    etcd) build_etcd ;;
+    kube-apiserver) build_kube_apiserver ;;
+    *) log "unknown tool '$tool' (known: ${all[*]})"; exit 2 ;;
+  esac
+done
+log "binaries in $bin_dir; TFLint plugins in $plugin_dir"
