@@ -242,6 +242,8 @@ function gates(): Gate[] {
           '--data',
           'policy/data',
           '--all-namespaces',
+          '--ignore',
+          '(^|/)\\.terraform(/|$)',
           '--output',
           'json',
           root.dir,
