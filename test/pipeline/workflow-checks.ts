@@ -1,0 +1,692 @@
+// Checks that hold .github/workflows/terraform.yaml to its promises. Each check returns the list of
+// violations (empty = kept), so a test can also feed it a mutated workflow and see it object.
+//
+// Some checks simulate a run: for given inputs and repository variables, which jobs run and which artifact
+// uploads happen, assuming every step succeeds. Job and step `if:`s are evaluated with a small evaluator
+// for the part of GitHub's expression language the workflow uses (==, !=, &&, ||, !, parentheses,
+// literals, contexts, and the status functions); anything else is an error, never a silent "true".
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export type Value = string | number | boolean | null;
+
+export interface Step {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string | boolean;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  'continue-on-error'?: boolean | string;
+}
+
+export interface Job {
+  name?: string;
+  needs?: string | string[];
+  if?: string | boolean;
+  environment?: string | { name: string; url?: string };
+  permissions?: string | Record<string, string>;
+  env?: Record<string, unknown>;
+  steps?: Step[];
+  uses?: string;
+  concurrency?: unknown;
+  'timeout-minutes'?: number;
+}
+
+export interface Workflow {
+  name?: string;
+  'run-name'?: string;
+  on?: unknown;
+  permissions?: string | Record<string, string>;
+  concurrency?: { group?: string; 'cancel-in-progress'?: boolean | string } | string;
+  env?: Record<string, unknown>;
+  jobs: Record<string, Job>;
+}
+
+export const parseWorkflow = (text: string): Workflow => parse(text) as Workflow;
+
+export function loadWorkflow(file: string): { raw: string; wf: Workflow } {
+  const raw = readFileSync(file, 'utf8');
+  return { raw, wf: parseWorkflow(raw) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Expression evaluation
+// ---------------------------------------------------------------------------------------------------------
+
+export interface EvalContext {
+  inputs: Record<string, string>;
+  vars: Record<string, string>;
+  env?: Record<string, string>;
+  /** Whether every job in `needs` ran and succeeded (what success() means for a job). */
+  needsSucceeded?: boolean;
+}
+
+type Token = { t: 'op' | 'str' | 'num' | 'id' | 'punct'; v: string };
+
+function tokenize(src: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (/\s/.test(c)) {
+      i += 1;
+    } else if (c === "'") {
+      let s = '';
+      i += 1;
+      for (;;) {
+        if (i >= src.length) throw new Error(`unterminated string in: ${src}`);
+        if (src[i] === "'" && src[i + 1] === "'") {
+          s += "'";
+          i += 2;
+        } else if (src[i] === "'") {
+          i += 1;
+          break;
+        } else {
+          s += src[i];
+          i += 1;
+        }
+      }
+      tokens.push({ t: 'str', v: s });
+    } else if (['==', '!=', '&&', '||', '<=', '>='].includes(src.slice(i, i + 2))) {
+      tokens.push({ t: 'op', v: src.slice(i, i + 2) });
+      i += 2;
+    } else if ('!<>'.includes(c)) {
+      tokens.push({ t: 'op', v: c });
+      i += 1;
+    } else if ('(),'.includes(c)) {
+      tokens.push({ t: 'punct', v: c });
+      i += 1;
+    } else if (/[0-9]/.test(c)) {
+      const m = /^[0-9]+(\.[0-9]+)?/.exec(src.slice(i))!;
+      tokens.push({ t: 'num', v: m[0] });
+      i += m[0].length;
+    } else {
+      const m = /^[A-Za-z_][\w-]*(\.[A-Za-z_*][\w-]*)*/.exec(src.slice(i));
+      if (!m) throw new Error(`cannot read "${src.slice(i)}" in: ${src}`);
+      tokens.push({ t: 'id', v: m[0] });
+      i += m[0].length;
+    }
+  }
+  return tokens;
+}
+
+const truthy = (v: Value): boolean => !(v === false || v === null || v === 0 || v === '' || Number.isNaN(v));
+
+function looseEquals(a: Value, b: Value): boolean {
+  if (typeof a === 'string' && typeof b === 'string') return a.toLowerCase() === b.toLowerCase();
+  if (typeof a === typeof b) return a === b;
+  const num = (v: Value): number => (v === null ? 0 : typeof v === 'boolean' ? Number(v) : Number(v));
+  return num(a) === num(b);
+}
+
+/** Evaluates one GitHub expression (without the `${{ }}`). */
+export function evaluate(expression: string, ctx: EvalContext): Value {
+  const tokens = tokenize(expression);
+  let pos = 0;
+  const peek = (): Token | undefined => tokens[pos];
+  const expect = (v: string): void => {
+    if (peek()?.v !== v) throw new Error(`expected "${v}" in: ${expression}`);
+    pos += 1;
+  };
+  const or = (): Value => {
+    let left = and();
+    while (peek()?.v === '||') {
+      pos += 1;
+      const right = and();
+      left = truthy(left) ? left : right;
+    }
+    return left;
+  };
+  const and = (): Value => {
+    let left = not();
+    while (peek()?.v === '&&') {
+      pos += 1;
+      const right = not();
+      left = truthy(left) ? right : left;
+    }
+    return left;
+  };
+  const not = (): Value => {
+    if (peek()?.v === '!') {
+      pos += 1;
+      return !truthy(not());
+    }
+    return comparison();
+  };
+  const comparison = (): Value => {
+    const left = primary();
+    const op = peek();
+    if (op?.t === 'op' && (op.v === '==' || op.v === '!=')) {
+      pos += 1;
+      const right = primary();
+      return op.v === '==' ? looseEquals(left, right) : !looseEquals(left, right);
+    }
+    return left;
+  };
+  const primary = (): Value => {
+    const tok = peek();
+    if (!tok) throw new Error(`unexpected end of: ${expression}`);
+    pos += 1;
+    if (tok.v === '(' && tok.t === 'punct') {
+      const v = or();
+      expect(')');
+      return v;
+    }
+    if (tok.t === 'str') return tok.v;
+    if (tok.t === 'num') return Number(tok.v);
+    if (tok.t !== 'id') throw new Error(`unexpected "${tok.v}" in: ${expression}`);
+    if (peek()?.v === '(') {
+      pos += 1;
+      const args: Value[] = [];
+      while (peek()?.v !== ')') {
+        args.push(or());
+        if (peek()?.v === ',') pos += 1;
+      }
+      expect(')');
+      return call(tok.v, args);
+    }
+    return lookup(tok.v);
+  };
+  const call = (fn: string, args: Value[]): Value => {
+    switch (fn) {
+      case 'always':
+        return true;
+      case 'success':
+        return ctx.needsSucceeded ?? true;
+      case 'failure':
+      case 'cancelled':
+        return false;
+      case 'contains':
+        return String(args[0]).toLowerCase().includes(String(args[1]).toLowerCase());
+      case 'startsWith':
+        return String(args[0]).toLowerCase().startsWith(String(args[1]).toLowerCase());
+      default:
+        throw new Error(`function ${fn}() is not supported by this evaluator`);
+    }
+  };
+  const lookup = (id: string): Value => {
+    if (id === 'true') return true;
+    if (id === 'false') return false;
+    if (id === 'null') return null;
+    const [head, ...rest] = id.split('.');
+    switch (head) {
+      case 'inputs':
+        return ctx.inputs[rest[0]!] ?? '';
+      case 'vars':
+        return ctx.vars[rest[0]!] ?? '';
+      case 'env':
+        return ctx.env?.[rest[0]!] ?? '';
+      case 'github':
+        return rest[0] === 'event_name' ? 'workflow_dispatch' : `github.${rest.join('.')}`;
+      case 'steps':
+        // The simulation assumes every step ran and succeeded with exit code 0.
+        return rest[1] === 'outcome' || rest[1] === 'conclusion' ? 'success' : '0';
+      case 'secrets':
+        return 'secret';
+      case 'runner':
+        return `runner.${rest.join('.')}`;
+      default:
+        throw new Error(`context ${head} is not supported by this evaluator`);
+    }
+  };
+  const value = or();
+  if (pos !== tokens.length) throw new Error(`trailing tokens in: ${expression}`);
+  return value;
+}
+
+const stripDelimiters = (expr: string): string => {
+  const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(expr);
+  return m ? m[1]! : expr;
+};
+
+/** Whether an `if:` holds (an absent `if` holds). */
+export function condition(expr: string | boolean | undefined, ctx: EvalContext): boolean {
+  if (expr === undefined) return ctx.needsSucceeded ?? true;
+  if (typeof expr === 'boolean') return expr;
+  const src = stripDelimiters(expr);
+  const value = truthy(evaluate(src, ctx));
+  // Without a status function GitHub runs the job/step only if everything before it succeeded.
+  return hasStatusFunction(src) ? value : value && (ctx.needsSucceeded ?? true);
+}
+
+export const hasStatusFunction = (expr: string): boolean =>
+  /\b(always|success|failure|cancelled)\s*\(/.test(expr);
+/** `always()`, `failure()` or `cancelled()`: the job may run although something it needs did not succeed. */
+export const runsDespiteFailure = (expr: string | boolean | undefined): boolean =>
+  typeof expr === 'string' && /\b(always|failure|cancelled)\s*\(/.test(expr);
+
+/** Replaces every `${{ expr }}` in a string with its value. */
+export function interpolate(text: string, ctx: EvalContext): string {
+  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => String(evaluate(e, ctx)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Job helpers and run simulation
+// ---------------------------------------------------------------------------------------------------------
+
+export const needsOf = (job: Job): string[] =>
+  job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
+
+export function needsClosure(wf: Workflow, jobId: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (id: string): void => {
+    for (const n of needsOf(wf.jobs[id] ?? {})) {
+      if (!seen.has(n)) {
+        seen.add(n);
+        visit(n);
+      }
+    }
+  };
+  visit(jobId);
+  return seen;
+}
+
+export const environmentOf = (job: Job): string | undefined =>
+  typeof job.environment === 'string' ? job.environment : job.environment?.name;
+export const stepsOf = (job: Job): Step[] => job.steps ?? [];
+export const actionOf = (step: Step): string | undefined => step.uses?.split('@')[0];
+
+const OIDC_ACTIONS = new Set([
+  'aws-actions/configure-aws-credentials',
+  'google-github-actions/auth',
+  'azure/login',
+]);
+export const usesOidc = (job: Job): boolean => stepsOf(job).some((s) => OIDC_ACTIONS.has(actionOf(s) ?? ''));
+
+export function envFor(wf: Workflow, job: Job, ctx: EvalContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const scope of [wf.env ?? {}, job.env ?? {}]) {
+    for (const [k, v] of Object.entries(scope)) env[k] = interpolate(String(v), { ...ctx, env });
+  }
+  return env;
+}
+
+/** Terraform directories a job applies (`terraform ... apply` in a run step). */
+export function appliedDirs(wf: Workflow, job: Job, ctx: EvalContext): string[] {
+  const env = envFor(wf, job, ctx);
+  return stepsOf(job)
+    .filter((s) => typeof s.run === 'string' && /\bterraform\b[^\n]*\sapply\b/.test(s.run))
+    .map((s) => {
+      const chdir = /-chdir="?([^"\s]+)"?/.exec(s.run!)?.[1] ?? '';
+      return chdir.replace(/\$\{?(\w+)\}?/g, (_, v: string) => env[v] ?? '');
+    });
+}
+
+export interface SimulatedRun {
+  /** Jobs that run, in an order where every job comes after what it needs. */
+  jobs: string[];
+  uploads: { job: string; name: string; path: string; overwrite: boolean }[];
+}
+
+export function simulate(
+  wf: Workflow,
+  inputs: Record<string, string>,
+  vars: Record<string, string>,
+): SimulatedRun {
+  const state = new Map<string, boolean>(); // job -> ran
+  const order: string[] = [];
+  const ids = Object.keys(wf.jobs);
+  while (state.size < ids.length) {
+    const ready = ids.filter((id) => !state.has(id) && needsOf(wf.jobs[id]!).every((n) => state.has(n)));
+    if (ready.length === 0) throw new Error('needs form a cycle or name a missing job');
+    for (const id of ready) {
+      const job = wf.jobs[id]!;
+      const needsSucceeded = needsOf(job).every((n) => state.get(n) === true);
+      const runs = condition(job.if, { inputs, vars, needsSucceeded });
+      state.set(id, runs);
+      if (runs) order.push(id);
+    }
+  }
+  const uploads: SimulatedRun['uploads'] = [];
+  for (const id of order) {
+    const job = wf.jobs[id]!;
+    const ctx: EvalContext = { inputs, vars, needsSucceeded: true };
+    const env = envFor(wf, job, ctx);
+    for (const step of stepsOf(job)) {
+      if (actionOf(step) !== 'actions/upload-artifact') continue;
+      if (!condition(step.if, { ...ctx, env })) continue;
+      uploads.push({
+        job: id,
+        name: interpolate(String(step.with?.name ?? ''), { ...ctx, env }),
+        path: interpolate(String(step.with?.path ?? ''), { ...ctx, env }),
+        overwrite: step.with?.overwrite === true,
+      });
+    }
+  }
+  return { jobs: order, uploads };
+}
+
+/** Every combination of dispatch inputs, plus the repository variables that switch on GCP and Azure. */
+export const INPUT_COMBINATIONS: Record<string, string>[] = ['dev', 'prod'].flatMap((environment) =>
+  ['no', 'yes'].map((deploy_prod) => ({
+    environment,
+    deploy_prod,
+    promotion: 'dev.01k3x.f5f87aa',
+    freight_sha: '',
+  })),
+);
+export const VAR_COMBINATIONS: Record<string, string>[] = [
+  {},
+  { GCP_ENABLED: 'true', AZURE_ENABLED: 'true' },
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// The promises
+// ---------------------------------------------------------------------------------------------------------
+
+/** Nothing starts a run but a workflow_dispatch, with the four inputs Kargo sends. */
+export function checkDispatchOnly(wf: Workflow): string[] {
+  const v: string[] = [];
+  const on = wf.on;
+  if (typeof on !== 'object' || on === null || Array.isArray(on))
+    return ['`on` must be a mapping with workflow_dispatch only'];
+  const triggers = Object.keys(on);
+  if (triggers.length !== 1 || triggers[0] !== 'workflow_dispatch')
+    v.push(`triggers must be only workflow_dispatch, found: ${triggers.join(', ')}`);
+  const inputs =
+    (on as Record<string, { inputs?: Record<string, Record<string, unknown>> } | null>).workflow_dispatch
+      ?.inputs ?? {};
+  const expectInput = (name: string, want: Record<string, unknown>): void => {
+    const got = inputs[name];
+    if (!got) return void v.push(`input ${name} is missing`);
+    for (const [k, w] of Object.entries(want)) {
+      if (JSON.stringify(got[k]) !== JSON.stringify(w))
+        v.push(`input ${name}.${k} must be ${JSON.stringify(w)}, is ${JSON.stringify(got[k])}`);
+    }
+  };
+  expectInput('environment', { type: 'choice', options: ['dev', 'prod'] });
+  expectInput('deploy_prod', { type: 'choice', options: ['no', 'yes'] });
+  expectInput('promotion', { type: 'string', required: false });
+  expectInput('freight_sha', { type: 'string', required: false });
+  const extra = Object.keys(inputs).filter(
+    (k) => !['environment', 'deploy_prod', 'promotion', 'freight_sha'].includes(k),
+  );
+  if (extra.length > 0) v.push(`unexpected inputs: ${extra.join(', ')}`);
+  const runName = String(wf['run-name'] ?? '');
+  for (const input of ['environment', 'promotion']) {
+    if (!runName.includes(`inputs.${input}`)) v.push(`run-name must include inputs.${input}`);
+  }
+  return v;
+}
+
+const isTrivy = (s: Step): boolean => actionOf(s) === 'aquasecurity/trivy-action';
+/** A script line that ends the step with a failure code (`exit "$failed"`, `exit 1`), not `--exit-code`. */
+const FAILS_THE_JOB = /(?<![-\w])exit\s+("?\$\w+"?|[1-9])/;
+
+/**
+ * The job that applies terraform/aws/prod: runs only when deploy_prod == 'yes' (and environment prod), only
+ * in GitHub Environment prod, and only after a hard Trivy gate and the OPA gates on prod (transitively
+ * through `needs`, with no always()/failure() on the way that would let it run after a failed gate).
+ */
+export function checkProdApplyGuarded(wf: Workflow): string[] {
+  const v: string[] = [];
+  const prodCtx: EvalContext = { inputs: { environment: 'prod', deploy_prod: 'yes' }, vars: {} };
+  const appliers = Object.entries(wf.jobs).filter(([, job]) =>
+    appliedDirs(wf, job, prodCtx).includes('terraform/aws/prod'),
+  );
+  if (appliers.length === 0) return ['no job applies terraform/aws/prod'];
+  for (const [id, job] of appliers) {
+    if (environmentOf(job) !== 'prod')
+      v.push(`${id} must run in GitHub Environment prod (is ${String(environmentOf(job))})`);
+    for (const combo of INPUT_COMBINATIONS) {
+      for (const vars of VAR_COMBINATIONS) {
+        const runs = simulate(wf, combo, vars).jobs.includes(id);
+        const allowed = combo.environment === 'prod' && combo.deploy_prod === 'yes';
+        if (runs && !allowed)
+          v.push(`${id} runs with environment=${combo.environment} deploy_prod=${combo.deploy_prod}`);
+      }
+    }
+    const chain = [id, ...needsClosure(wf, id)];
+    for (const j of chain) {
+      if (runsDespiteFailure(wf.jobs[j]?.if))
+        v.push(`${j} (on the way to ${id}) can run after a failed dependency: ${String(wf.jobs[j]?.if)}`);
+    }
+    const before = [...needsClosure(wf, id)];
+    const env = (j: string): Record<string, string> => envFor(wf, wf.jobs[j]!, prodCtx);
+    const hardTrivy = before.some((j) =>
+      stepsOf(wf.jobs[j]!).some((s, i, all) => {
+        if (!isTrivy(s) || !condition(s.if, { ...prodCtx, env: env(j) })) return false;
+        const w = s.with ?? {};
+        const ref = interpolate(String(w['scan-ref'] ?? ''), { ...prodCtx, env: env(j) });
+        const severities = String(w.severity ?? '').split(',');
+        const blocks =
+          s['continue-on-error'] !== true ||
+          all
+            .slice(i + 1)
+            .some(
+              (later) =>
+                Object.values(later.env ?? {}).some((e) => String(e).includes(`steps.${s.id}.outcome`)) &&
+                FAILS_THE_JOB.test(later.run ?? ''),
+            );
+        return (
+          ref === 'terraform/aws/prod' &&
+          String(w['exit-code']) === '1' &&
+          severities.includes('HIGH') &&
+          severities.includes('CRITICAL') &&
+          blocks
+        );
+      }),
+    );
+    if (!hardTrivy)
+      v.push(
+        `${id} does not need a job with a hard (exit-code 1, blocking) Trivy HIGH/CRITICAL scan of terraform/aws/prod`,
+      );
+    const runs = (j: string, re: RegExp): boolean => stepsOf(wf.jobs[j]!).some((s) => re.test(s.run ?? ''));
+    if (!before.some((j) => runs(j, /\bopa test\b/) && runs(j, /\bopa check --strict\b/))) {
+      v.push(`${id} does not need the OPA job (opa check --strict, opa test)`);
+    }
+    const conftestOnProd = before.some(
+      (j) =>
+        env(j).TF_DIR === 'terraform/aws/prod' &&
+        runs(j, /\bconftest test\b[\s\S]*"\$TF_DIR"/) &&
+        runs(j, /\bconftest test\b[\s\S]*tfplan\.json/),
+    );
+    if (!conftestOnProd)
+      v.push(`${id} does not need a job running Conftest on terraform/aws/prod's HCL and plan JSON`);
+    if (!stepsOf(job).some((s) => /\bconftest test\b[\s\S]*tfplan\.json/.test(s.run ?? ''))) {
+      v.push(`${id} does not run Conftest on its own plan JSON before apply`);
+    }
+  }
+  return v;
+}
+
+/** What a job may hold: contents: read if it checks out, id-token: write if it authenticates by OIDC. */
+export function allowedPermissions(job: Job): Record<string, string> {
+  const allowed: Record<string, string> = {};
+  if (stepsOf(job).some((s) => actionOf(s) === 'actions/checkout')) allowed.contents = 'read';
+  if (usesOidc(job)) allowed['id-token'] = 'write';
+  return allowed;
+}
+
+/**
+ * Least privilege: the workflow grants nothing by default; each job declares exactly the permissions its
+ * steps use. No job needs `actions` (artifacts of the same run move with the runner's own token), nor any
+ * write other than id-token for OIDC.
+ */
+export function checkPermissions(wf: Workflow): string[] {
+  const v: string[] = [];
+  const top = wf.permissions;
+  if (
+    top === undefined ||
+    typeof top === 'string' ||
+    Object.entries(top).some(([k, p]) => !(k === 'contents' && p === 'read'))
+  ) {
+    v.push(`workflow-level permissions must be {} (or contents: read), are ${JSON.stringify(top)}`);
+  }
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    const perms = job.permissions;
+    if (perms === undefined || typeof perms === 'string') {
+      v.push(`${id}: permissions must be an explicit mapping, are ${JSON.stringify(perms)}`);
+      continue;
+    }
+    const allowed = allowedPermissions(job);
+    for (const [scope, level] of Object.entries(perms)) {
+      if (allowed[scope] === undefined) v.push(`${id}: ${scope}: ${level} is not used by the job`);
+      else if (allowed[scope] !== level) v.push(`${id}: ${scope} must be ${allowed[scope]}, is ${level}`);
+    }
+    for (const [scope, level] of Object.entries(allowed)) {
+      if (perms[scope] === undefined) v.push(`${id}: needs ${scope}: ${level} for its steps`);
+    }
+  }
+  return v;
+}
+
+const USES_LINE = /^\s*(?:-\s+)?uses:\s*(['"]?)([^\s'"#]+)\1\s*(?:#\s*(.*?))?\s*$/;
+
+/** Every `uses:` line of the raw text: the action reference and its trailing comment. */
+export function usesLines(raw: string): { line: number; ref: string; comment: string | undefined }[] {
+  return raw.split('\n').flatMap((text, i) => {
+    const m = USES_LINE.exec(text);
+    return m ? [{ line: i + 1, ref: m[2]!, comment: m[3] }] : [];
+  });
+}
+
+/**
+ * Every action that is not local (`./`) is pinned by a full 40-hex commit SHA with its version in a
+ * `# vX[.Y.Z]` comment on the same line, and one action is pinned to one SHA everywhere. `known` (action ->
+ * [sha, version]) are the pins whose provenance the tests document; an action outside it is a violation.
+ */
+export function checkPinnedActions(
+  raw: string,
+  wf: Workflow,
+  known: Record<string, [string, string]>,
+): string[] {
+  const v: string[] = [];
+  const lines = usesLines(raw);
+  const parsed = Object.values(wf.jobs).flatMap((job) => [
+    ...(job.uses ? [job.uses] : []),
+    ...stepsOf(job).flatMap((s) => (s.uses ? [s.uses] : [])),
+  ]);
+  if (JSON.stringify(lines.map((l) => l.ref).sort()) !== JSON.stringify([...parsed].sort())) {
+    v.push('the uses: lines of the file and the parsed workflow disagree (a uses: not on its own line?)');
+  }
+  const pins = new Map<string, string>();
+  for (const { line, ref, comment } of lines) {
+    if (ref.startsWith('./')) continue;
+    const m = /^([\w.-]+\/[\w.-]+)(\/[\w./-]+)?@([^@]+)$/.exec(ref);
+    if (!m) {
+      v.push(`line ${line}: cannot read action reference ${ref}`);
+      continue;
+    }
+    const [, repo, , version] = m;
+    if (!/^[0-9a-f]{40}$/.test(version!))
+      v.push(`line ${line}: ${repo!} is not pinned by a full commit SHA (${version!})`);
+    if (!comment || !/^v\d+(\.\d+){0,2}$/.test(comment))
+      v.push(
+        `line ${line}: ${repo!} needs a "# vX.Y.Z" version comment (has ${JSON.stringify(comment ?? '')})`,
+      );
+    const pin = `${version!} # ${comment ?? ''}`;
+    if (pins.has(repo!) && pins.get(repo!) !== pin)
+      v.push(`line ${line}: ${repo!} is pinned differently elsewhere (${pins.get(repo!)!})`);
+    pins.set(repo!, pin);
+    const k = known[repo!];
+    if (!k) v.push(`line ${line}: ${repo!} is not in the table of reviewed pins`);
+    else if (k[0] !== version || k[1] !== comment) v.push(`line ${line}: ${repo!} must be ${k[0]} # ${k[1]}`);
+  }
+  return v;
+}
+
+/** One run per environment at a time, never cancelling a running apply. */
+export function checkConcurrency(wf: Workflow): string[] {
+  const c = wf.concurrency;
+  if (typeof c !== 'object' || c === undefined) return ['workflow-level concurrency is missing'];
+  const v: string[] = [];
+  const groups = ['dev', 'prod'].map((environment) =>
+    interpolate(String(c.group ?? ''), { inputs: { environment }, vars: {} }),
+  );
+  if (groups[0] !== 'terraform-dev' || groups[1] !== 'terraform-prod')
+    v.push(`concurrency group must be terraform-<environment>, gives ${groups.join(', ')}`);
+  if (c['cancel-in-progress'] !== false) v.push('cancel-in-progress must be false');
+  for (const [id, job] of Object.entries(wf.jobs))
+    if (job.concurrency !== undefined) v.push(`${id} overrides the concurrency group`);
+  return v;
+}
+
+const ARTIFACT_NAMES = [
+  /^gate-(opa|conftest|fmt|validate|tflint|trivy|actionlint|kargo-schema|plan|apply)-(aws|gcp|azure|all)-(dev|prod|bootstrap|all)$/,
+  /^plan-summary-(aws|gcp|azure)-(dev|prod)$/,
+  /^terraform-outputs-(aws|gcp|azure)-(dev|prod)$/,
+  /^toolchain$/,
+];
+const FILE_FOR: [RegExp, string][] = [
+  [/^gate-/, '/gate-result.json'],
+  [/^plan-summary-/, '/plan-summary.json'],
+  [/^terraform-outputs-/, '/terraform-outputs.json'],
+];
+
+/**
+ * Artifacts: every job except the Slack fallback uploads what it produced, with `if: always()` so a failed
+ * gate still publishes its result; the step that writes the artifacts runs `if: always()` too; names follow
+ * the schemas' naming; the plan JSON is never uploaded; and no two uploads of one run collide unless the
+ * later one, in a job that needs the earlier, overwrites on purpose.
+ */
+export function checkArtifacts(wf: Workflow): string[] {
+  const v: string[] = [];
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    if (id === 'notify') continue;
+    const steps = stepsOf(job);
+    const uploads = steps.filter((s) => actionOf(s) === 'actions/upload-artifact');
+    if (uploads.length === 0) v.push(`${id} uploads no artifact`);
+    for (const s of uploads) {
+      if (typeof s.if !== 'string' || !/\balways\(\)/.test(s.if))
+        v.push(`${id}: upload "${s.name ?? ''}" must run if: always()`);
+      if (/tfplan/.test(String(s.with?.path ?? '')))
+        v.push(`${id}: upload "${s.name ?? ''}" would publish a plan`);
+    }
+    for (const s of steps.filter((x) => /src\/cli\/artifact\.ts/.test(x.run ?? ''))) {
+      if (typeof s.if !== 'string' || !/\balways\(\)/.test(s.if))
+        v.push(`${id}: artifact step "${s.name ?? ''}" must run if: always()`);
+    }
+    if (steps.some((s) => /src\/cli\/artifact\.ts/.test(s.run ?? ''))) {
+      const node = steps.findIndex((s) => actionOf(s) === 'actions/setup-node');
+      const ci = steps.findIndex((s) => /^npm ci\b/.test(s.run ?? ''));
+      const cli = steps.findIndex((s) => /src\/cli\/artifact\.ts/.test(s.run ?? ''));
+      if (node < 0 || ci < node || cli < ci)
+        v.push(`${id}: the artifact CLI needs actions/setup-node and npm ci before it`);
+    }
+  }
+  for (const inputs of INPUT_COMBINATIONS) {
+    for (const vars of VAR_COMBINATIONS) {
+      const run = simulate(wf, inputs, vars);
+      const seen = new Map<string, string>();
+      for (const u of run.uploads) {
+        const label = `${inputs.environment}/${inputs.deploy_prod}: ${u.job} uploads ${u.name}`;
+        if (!ARTIFACT_NAMES.some((re) => re.test(u.name)))
+          v.push(`${label}: name does not follow the artifact naming`);
+        const file = FILE_FOR.find(([re]) => re.test(u.name))?.[1];
+        if (file && !u.path.endsWith(`${u.name}${file}`))
+          v.push(`${label}: path ${u.path} should end with ${u.name}${file}`);
+        const first = seen.get(u.name);
+        if (first !== undefined) {
+          const ordered = first !== u.job && needsClosure(wf, u.job).has(first);
+          if (!ordered || !u.overwrite) v.push(`${label}: also uploaded by ${first} (collision)`);
+        }
+        seen.set(u.name, u.job);
+      }
+    }
+  }
+  return v;
+}
+
+/** Run scripts take everything from env: no `${{ }}` in `run:` (script injection, secrets in the log). */
+export function checkRunScripts(wf: Workflow): string[] {
+  const v: string[] = [];
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    for (const s of stepsOf(job)) {
+      if (typeof s.run === 'string' && s.run.includes('${{'))
+        v.push(`${id}: step "${s.name ?? ''}" interpolates an expression into its script`);
+      for (const [k, e] of Object.entries(s.env ?? {})) {
+        if (
+          /secrets\./.test(String(e)) &&
+          typeof s.run === 'string' &&
+          new RegExp(`(echo|printf)[^\\n|]*\\$\\{?${k}\\b`).test(s.run)
+        ) {
+          v.push(`${id}: step "${s.name ?? ''}" prints the secret in ${k}`);
+        }
+      }
+    }
+  }
+  return v;
+}
