@@ -1,0 +1,158 @@
+// Events and commands -> audit records (one line of #infra-audit each). Pure: the audit adapter appends
+// them to the durable stream and mirrors them to Slack. Sentences are plain text; the mirror escapes them.
+import type { AuditOutcome, AuditRecord } from './audit.js';
+import { truncate } from './blockkit.js';
+import type { CardEvent } from './events.js';
+import { freightLabel } from './format.js';
+import { ENVIRONMENTS } from './types.js';
+import type { Actor, Environment, PromotionPhase } from './types.js';
+
+/** Free text from users or Kargo is bounded so one record never swamps the stream or the channel. */
+const MAX_DETAIL_PIECE = 300;
+const piece = (text: string): string => truncate(text.replace(/\s+/g, ' ').trim(), MAX_DETAIL_PIECE);
+
+const SYSTEM = 'system';
+
+export const slackActor = (actor: Actor | string): string =>
+  `slack:${typeof actor === 'string' ? actor : actor.slackUserId}`;
+
+const PHASE_SENTENCE: Readonly<Record<PromotionPhase, string>> = {
+  Pending: 'is pending',
+  Running: 'is running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  Errored: 'errored',
+  Aborted: 'was aborted',
+};
+
+const PHASE_OUTCOME: Readonly<Record<PromotionPhase, AuditOutcome>> = {
+  Pending: 'info',
+  Running: 'info',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  Errored: 'failed',
+  Aborted: 'failed',
+};
+
+/** One record per event, keyed `event:<event id>` so replaying the stream never duplicates the audit. */
+export function auditRecordFor(event: CardEvent): AuditRecord {
+  return withoutUndefined(eventRecord(event));
+}
+
+function eventRecord(event: CardEvent): AuditRecord {
+  const base = { id: `event:${event.id}`, at: event.at, cardId: event.cardId };
+  switch (event.type) {
+    case 'PromotionRequested':
+      return {
+        ...base,
+        actor: slackActor(event.requestedBy),
+        action: 'promote',
+        environment: event.environment,
+        target: piece(event.freightQuery),
+        outcome: 'accepted',
+        detail: `${displayName(event.requestedBy)} requested a promotion of ${piece(event.freightQuery)} to ${event.environment}.`,
+        channelId: event.sourceChannelId,
+      };
+    case 'FreightResolved':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'freight.resolved',
+        target: event.freight.alias ?? event.freight.name,
+        outcome: 'info',
+        detail: `The request was resolved to freight ${piece(freightLabel(event.freight))}.`,
+      };
+    case 'PromotionRejected':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'promote',
+        outcome: 'rejected',
+        detail: `The promotion was not created (${event.code}): ${piece(event.reason)}`,
+      };
+    case 'PromotionCreated':
+      return {
+        ...base,
+        actor: event.createdBy ? `kargo:${event.createdBy}` : SYSTEM,
+        action: 'promotion.created',
+        environment: asEnvironment(event.stage),
+        target: event.promotionName,
+        outcome: 'info',
+        detail: `Kargo Promotion ${event.promotionName} was created for stage ${event.stage} with freight ${event.freightName.slice(0, 7)}.`,
+      };
+    case 'PromotionPhaseChanged':
+      return {
+        ...base,
+        actor: abortActor(event.message) ?? SYSTEM,
+        action: 'promotion.phase',
+        target: event.promotionName,
+        outcome: PHASE_OUTCOME[event.phase],
+        detail: `Promotion ${event.promotionName} ${PHASE_SENTENCE[event.phase]}${event.message ? `: ${piece(event.message)}` : '.'}`,
+      };
+    case 'PromotionStepChanged':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'promotion.step',
+        target: event.promotionName,
+        outcome: 'info',
+        detail: `Step ${piece(event.alias)} of ${event.promotionName} is ${piece(event.status)}${event.message ? `: ${piece(event.message)}` : '.'}`,
+      };
+    case 'RunLinked':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'promotion.run',
+        target: String(event.runId),
+        outcome: 'info',
+        detail: `GitHub Actions run ${event.runId} carries out this promotion${event.runUrl ? `: ${event.runUrl}` : '.'}`,
+      };
+  }
+}
+
+export interface CommandAuditInput {
+  /** Idempotency key, e.g. `cmd:<trigger_id>`. */
+  id: string;
+  at: string;
+  actor: Actor | string;
+  /** `/promote`, `/approve`, … or an action name such as `approve.button`. */
+  command: string;
+  environment?: Environment;
+  target?: string;
+  outcome: AuditOutcome;
+  detail: string;
+  channelId?: string;
+  cardId?: string;
+}
+
+/** The record for a slash command or button, accepted or denied. */
+export function commandAudit(input: CommandAuditInput): AuditRecord {
+  return withoutUndefined({
+    id: input.id,
+    at: input.at,
+    actor: slackActor(input.actor),
+    action: input.command.replace(/^\//, ''),
+    environment: input.environment,
+    target: input.target === undefined ? undefined : piece(input.target),
+    outcome: input.outcome,
+    detail: truncate(input.detail, 1000),
+    channelId: input.channelId,
+    cardId: input.cardId,
+  });
+}
+
+/** Records go to a Redis stream field by field: an absent field must be absent, not "undefined". */
+const withoutUndefined = (record: AuditRecord): AuditRecord =>
+  Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as AuditRecord;
+
+const displayName = (actor: Actor): string =>
+  actor.slackUserName ? `${piece(actor.slackUserName)} (${actor.slackUserId})` : actor.slackUserId;
+
+const asEnvironment = (stage: string): Environment | undefined =>
+  ENVIRONMENTS.find((environment) => environment === stage);
+
+/** Kargo's abort message names who aborted: "Promotion terminated by <actor>". */
+function abortActor(message: string | undefined): string | undefined {
+  const actor = /^Promotion terminated by (\S+)/.exec(message ?? '')?.[1];
+  return actor ? `kargo:${actor}` : undefined;
+}

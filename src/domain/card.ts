@@ -1,0 +1,398 @@
+// The promotion card: everything the bot knows about one promotion, as a pure fold over events.
+//
+//   card = foldEvents(events)            render(card) -> Slack
+//
+// Events arrive late, twice, and out of order (Kubernetes watches re-list, GitHub redelivers, BullMQ is
+// at-least-once). The reducer therefore only ever moves *forward*:
+//   - an event whose id was already applied changes nothing (ids kept in a bounded list on the card);
+//   - phases climb Requested -> Pending -> Running -> terminal and never come back down; the first
+//     terminal phase (Succeeded, Failed, Errored, Aborted, or Rejected by the bot) is final;
+//   - facts that cannot change (who requested, which freight, which Promotion, which run) are
+//     first-writer-wins; later events may only fill in what is still missing;
+//   - each step's status climbs the same way (Pending -> Running -> finished).
+// An event that moves nothing returns the very same card object: `version` counts effective changes
+// only, so the Slack notifier can coalesce updates by comparing versions.
+import { createHash } from 'node:crypto';
+import { truncate } from './blockkit.js';
+import type {
+  CardEvent,
+  CardEventType,
+  FreightResolved,
+  PromotionCreated,
+  PromotionPhaseChanged,
+  PromotionRejected,
+  PromotionRequested,
+  PromotionStepChanged,
+  RunLinked,
+} from './events.js';
+import { freightLabel } from './format.js';
+import { ENVIRONMENTS, TERMINAL_PHASES } from './types.js';
+import type { Actor, Environment, FreightCommit, PromotionPhase } from './types.js';
+
+/** Kargo's phases, plus `Requested` (accepted, no Promotion yet) and `Rejected` (never became one). */
+export type CardPhase = 'Requested' | PromotionPhase | 'Rejected';
+
+export const CARD_TERMINAL_PHASES: readonly CardPhase[] = [...TERMINAL_PHASES, 'Rejected'];
+export const isTerminalCardPhase = (phase: CardPhase): boolean => CARD_TERMINAL_PHASES.includes(phase);
+
+/** Bounds that keep a card small enough to store in Redis and replay, whatever arrives. */
+export const CARD_LIMITS = {
+  timelineEntries: 20,
+  /** Far more than one promotion produces; a duplicate older than this is still harmless (see top). */
+  appliedEventIds: 256,
+  steps: 100,
+  commits: 10,
+  /** Messages from Kargo and commit messages, kept for rendering (Slack shows ≤ 3,000 anyway). */
+  storedText: 2000,
+  timelineSummary: 300,
+} as const;
+
+export interface CardFreight {
+  name: string;
+  alias?: string;
+  warehouse?: string;
+  commits: FreightCommit[];
+}
+
+export interface CardRequest {
+  freightQuery: string;
+  requestedBy: Actor;
+  sourceChannelId: string;
+  requestedAt: string;
+}
+
+export interface CardPromotion {
+  name: string;
+  /** Kargo's actor for the creation (`kubernetes:system:serviceaccount:…`, `admin`, …). */
+  createdBy?: string;
+  createdAt?: string;
+}
+
+export interface CardStep {
+  alias: string;
+  /** Kargo's step status: Running | Succeeded | Failed | Errored | Aborted | Skipped (or Pending). */
+  status: string;
+  message?: string;
+  index?: number;
+}
+
+export interface TimelineEntry {
+  at: string;
+  event: CardEventType;
+  /** Plain text; the renderer escapes it. */
+  summary: string;
+}
+
+export interface Card {
+  id: string;
+  /** Increases by one on every event that changed anything else on the card. */
+  version: number;
+  phase: CardPhase;
+  isTerminal: boolean;
+  environment?: Environment;
+  stage?: string;
+  /** Kargo project (namespace), when the Promotion told us. */
+  project?: string;
+  /** Present when the bot created the promotion; absent for ones it discovered (auto-promotion). */
+  request?: CardRequest;
+  freight?: CardFreight;
+  promotion?: CardPromotion;
+  /** Kargo's status.message for the current phase (on failure: the worst step's message). */
+  phaseMessage?: string;
+  rejection?: { code: string; reason: string };
+  steps: CardStep[];
+  run?: { id: number; url?: string };
+  startedAt?: string;
+  finishedAt?: string;
+  /** Latest event time seen (event time, not arrival time). */
+  updatedAt: string;
+  /** Oldest first, at most CARD_LIMITS.timelineEntries. */
+  timeline: TimelineEntry[];
+  appliedEventIds: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Card ids
+
+const hash16 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/**
+ * Card id for a promotion the bot was asked for. `source` is whatever identifies the Slack request
+ * (its trigger_id, or the action payload id): retries of the same request land on the same card.
+ */
+export const cardIdForRequest = (source: string): string => `req-${hash16(source)}`;
+
+/** Card id for a Promotion the bot did not create (e.g. Kargo auto-promoting freight to dev). */
+export const cardIdForPromotion = (promotionName: string): string => `promo-${hash16(promotionName)}`;
+
+// ---------------------------------------------------------------------------------------------------
+// The reducer
+
+export function applyEvent(card: Card | undefined, event: CardEvent): Card {
+  const current = card ?? emptyCard(event);
+  if (event.cardId !== current.id || current.appliedEventIds.includes(event.id)) return current;
+  const { next, summary } = transition(current, event);
+  if (contentOf(next) === contentOf(current)) return current;
+  return {
+    ...next,
+    isTerminal: isTerminalCardPhase(next.phase),
+    version: current.version + 1,
+    updatedAt: later(current.updatedAt, event.at),
+    timeline: insertChronologically(current.timeline, {
+      at: event.at,
+      event: event.type,
+      summary: truncate(summary, CARD_LIMITS.timelineSummary),
+    }),
+    appliedEventIds: [...current.appliedEventIds, event.id].slice(-CARD_LIMITS.appliedEventIds),
+  };
+}
+
+/** The card the events describe; undefined when there are none. Events for other cards are ignored. */
+export function foldEvents(events: Iterable<CardEvent>): Card | undefined {
+  let card: Card | undefined;
+  for (const event of events) card = applyEvent(card, event);
+  return card;
+}
+
+function emptyCard(event: CardEvent): Card {
+  return {
+    id: event.cardId,
+    version: 0,
+    phase: 'Requested',
+    isTerminal: false,
+    steps: [],
+    updatedAt: event.at,
+    timeline: [],
+    appliedEventIds: [],
+  };
+}
+
+/** What makes two cards "the same": everything except the bookkeeping an applied event always touches. */
+const contentOf = (card: Card): string =>
+  JSON.stringify({ ...card, version: 0, updatedAt: '', timeline: [], appliedEventIds: [] });
+
+interface Transition {
+  next: Card;
+  /** Timeline line, used only when the transition turns out to change something. */
+  summary: string;
+}
+
+function transition(card: Card, event: CardEvent): Transition {
+  switch (event.type) {
+    case 'PromotionRequested':
+      return onRequested(card, event);
+    case 'FreightResolved':
+      return onFreightResolved(card, event);
+    case 'PromotionRejected':
+      return onRejected(card, event);
+    case 'PromotionCreated':
+      return onCreated(card, event);
+    case 'PromotionPhaseChanged':
+      return onPhaseChanged(card, event);
+    case 'PromotionStepChanged':
+      return onStepChanged(card, event);
+    case 'RunLinked':
+      return onRunLinked(card, event);
+  }
+}
+
+function onRequested(card: Card, event: PromotionRequested): Transition {
+  const who = event.requestedBy.slackUserName ?? event.requestedBy.slackUserId;
+  const summary = `Requested by ${who}: ${event.freightQuery} to ${event.environment}`;
+  // The request is a fact about the past: a second one (retry with a new id) cannot rewrite it.
+  if (card.request) return { next: card, summary };
+  const request: CardRequest = {
+    freightQuery: event.freightQuery,
+    requestedBy: event.requestedBy,
+    sourceChannelId: event.sourceChannelId,
+    requestedAt: event.at,
+  };
+  // The request names the environment authoritatively; Kargo's own stage (PromotionCreated) wins for `stage`.
+  return {
+    next: { ...card, request, environment: event.environment, stage: card.stage ?? event.stage },
+    summary,
+  };
+}
+
+function onFreightResolved(card: Card, event: FreightResolved): Transition {
+  const freight: CardFreight = {
+    name: event.freight.name,
+    alias: event.freight.alias,
+    warehouse: event.freight.warehouse,
+    commits: event.freight.commits.slice(0, CARD_LIMITS.commits).map((commit) => ({
+      ...commit,
+      message: commit.message === undefined ? undefined : truncate(commit.message, CARD_LIMITS.storedText),
+    })),
+  };
+  const summary = `Freight resolved: ${freightLabel(freight)}`;
+  // A promotion's freight never changes; the same freight may be enriched (alias, commits).
+  if (card.freight && card.freight.name !== freight.name) return { next: card, summary };
+  return { next: { ...card, freight }, summary };
+}
+
+function onRejected(card: Card, event: PromotionRejected): Transition {
+  const reason = truncate(event.reason, CARD_LIMITS.storedText);
+  const summary = `Rejected: ${reason}`;
+  if (card.isTerminal) return { next: card, summary };
+  return {
+    next: { ...card, phase: 'Rejected', finishedAt: event.at, rejection: { code: event.code, reason } },
+    summary,
+  };
+}
+
+function onCreated(card: Card, event: PromotionCreated): Transition {
+  const summary = `Kargo Promotion ${event.promotionName} created${event.createdBy ? ` by ${event.createdBy}` : ''}`;
+  if (!belongsToCard(card, event.promotionName)) return { next: card, summary };
+  const promotion: CardPromotion = {
+    name: event.promotionName,
+    createdBy: card.promotion?.createdBy ?? event.createdBy,
+    createdAt: card.promotion?.createdAt ?? event.at,
+  };
+  const next: Card = {
+    ...card,
+    promotion,
+    // Kargo's word on the stage beats what the request intended.
+    stage: event.stage,
+    project: card.project ?? event.project,
+    environment: card.environment ?? asEnvironment(event.stage),
+    freight: card.freight ?? { name: event.freightName, commits: [] },
+  };
+  // A Promotion that exists is at least queued.
+  return { next: { ...next, ...advancePhase(card, 'Pending', undefined, event.at) }, summary };
+}
+
+function onPhaseChanged(card: Card, event: PromotionPhaseChanged): Transition {
+  const summary = `Phase ${event.phase}${event.message ? `: ${event.message}` : ''}`;
+  if (!belongsToCard(card, event.promotionName)) return { next: card, summary };
+  const message = event.message === undefined ? undefined : truncate(event.message, CARD_LIMITS.storedText);
+  const change = advancePhase(card, event.phase, message, event.at);
+  // Stale phase news teaches nothing, not even the Promotion's name.
+  if (Object.keys(change).length === 0) return { next: card, summary };
+  return { next: { ...withPromotion(card, event.promotionName), ...change }, summary };
+}
+
+function onStepChanged(card: Card, event: PromotionStepChanged): Transition {
+  const summary = `Step ${event.alias}: ${event.status}${event.message ? ` (${event.message})` : ''}`;
+  if (!belongsToCard(card, event.promotionName)) return { next: card, summary };
+  const next = withPromotion(card, event.promotionName);
+  const existing = card.steps.find((step) => step.alias === event.alias);
+  if (!existing && card.steps.length >= CARD_LIMITS.steps) return { next, summary };
+  const incoming: CardStep = {
+    alias: event.alias,
+    status: event.status,
+    message: event.message === undefined ? undefined : truncate(event.message, CARD_LIMITS.storedText),
+    index: event.index,
+  };
+  const merged = existing ? advanceStep(existing, incoming) : incoming;
+  const steps = existing
+    ? card.steps.map((step) => (step === existing ? merged : step))
+    : [...card.steps, merged];
+  return { next: { ...next, steps: inTemplateOrder(steps) }, summary };
+}
+
+function onRunLinked(card: Card, event: RunLinked): Transition {
+  const summary = `GitHub run #${event.runId} linked`;
+  // One promotion, one run: a re-run keeps its id, a retry is a new Promotion (and a new card).
+  if (card.run && card.run.id !== event.runId) return { next: card, summary };
+  return { next: { ...card, run: { id: event.runId, url: card.run?.url ?? event.runUrl } }, summary };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Phases and steps only move forward
+
+const PHASE_RANK: Readonly<Record<CardPhase, number>> = {
+  Requested: 0,
+  Pending: 1,
+  Running: 2,
+  Succeeded: 3,
+  Failed: 3,
+  Errored: 3,
+  Aborted: 3,
+  Rejected: 3,
+};
+
+/** The fields a phase event may change, or none when it would move the card backwards. */
+function advancePhase(card: Card, phase: CardPhase, message: string | undefined, at: string): Partial<Card> {
+  if (card.isTerminal) {
+    // Final; the only thing still welcome is the message Kargo had not given yet for that same phase.
+    return phase === card.phase && card.phaseMessage === undefined && message
+      ? { phaseMessage: message }
+      : {};
+  }
+  const from = PHASE_RANK[card.phase];
+  const to = PHASE_RANK[phase];
+  if (to < from) return {};
+  if (to === from) return message === undefined ? {} : { phaseMessage: message };
+  return {
+    phase,
+    phaseMessage: message,
+    startedAt: phase === 'Running' ? at : card.startedAt,
+    finishedAt: isTerminalCardPhase(phase) ? at : undefined,
+  };
+}
+
+const STEP_FINISHED: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Errored', 'Aborted', 'Skipped']);
+
+/** Pending 0, finished 2, anything else (Running, or a status Kargo adds later) 1. */
+const stepRank = (status: string): number => (status === 'Pending' ? 0 : STEP_FINISHED.has(status) ? 2 : 1);
+
+export const isFinishedStepStatus = (status: string): boolean => STEP_FINISHED.has(status);
+
+function advanceStep(existing: CardStep, incoming: CardStep): CardStep {
+  const index = existing.index ?? incoming.index;
+  const finished = STEP_FINISHED.has(existing.status);
+  if (finished || stepRank(incoming.status) < stepRank(existing.status)) {
+    // Stale news: keep the status; a message for that very status may still fill a gap.
+    const fillMessage = incoming.status === existing.status && existing.message === undefined;
+    return { ...existing, index, message: fillMessage ? incoming.message : existing.message };
+  }
+  const sameStatus = incoming.status === existing.status;
+  return {
+    ...incoming,
+    index,
+    message: sameStatus ? (incoming.message ?? existing.message) : incoming.message,
+  };
+}
+
+/** Template order when Kargo told us the index; steps without one keep their arrival order, last. */
+const inTemplateOrder = (steps: CardStep[]): CardStep[] =>
+  [...steps].sort(
+    (a, b) => (a.index ?? Number.POSITIVE_INFINITY) - (b.index ?? Number.POSITIVE_INFINITY) || 0,
+  );
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+/**
+ * A card follows exactly one Promotion: the first one an event names. A Rejected card never had one, so
+ * Promotion events cannot be about it.
+ */
+const belongsToCard = (card: Card, promotionName: string): boolean =>
+  card.phase !== 'Rejected' && (card.promotion === undefined || card.promotion.name === promotionName);
+
+const withPromotion = (card: Card, promotionName: string): Card =>
+  card.promotion ? card : { ...card, promotion: { name: promotionName } };
+
+const asEnvironment = (stage: string): Environment | undefined =>
+  ENVIRONMENTS.find((environment) => environment === stage);
+
+const timeOf = (iso: string): number => {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+};
+
+/** The later of two ISO times; an unparsable one never wins over a parsable one. */
+function later(a: string, b: string): string {
+  const [msA, msB] = [Date.parse(a), Date.parse(b)];
+  if (Number.isNaN(msB)) return a;
+  return Number.isNaN(msA) || msB > msA ? b : a;
+}
+
+/** Keeps the timeline in event-time order however events arrive, and only its newest entries. */
+function insertChronologically(timeline: TimelineEntry[], entry: TimelineEntry): TimelineEntry[] {
+  let position = timeline.length;
+  while (position > 0 && timeOf(timeline[position - 1]?.at ?? '') > timeOf(entry.at)) position -= 1;
+  return [...timeline.slice(0, position), entry, ...timeline.slice(position)].slice(
+    -CARD_LIMITS.timelineEntries,
+  );
+}

@@ -1,0 +1,225 @@
+// Slash-command text -> a typed command, or a short message that says what was wrong and how to write it.
+// Never throws: whatever Slack sends (extra spaces, `PROD`, *bold*, `code`, smart quotes, entities,
+// <links|labels>) ends in a command or in a message containing the usage line.
+import { ENVIRONMENTS } from './types.js';
+import type { Environment } from './types.js';
+
+export type SlashCommand = '/freight' | '/promote' | '/approve' | '/unlock';
+export const SLASH_COMMANDS: readonly SlashCommand[] = ['/freight', '/promote', '/approve', '/unlock'];
+
+export type FreightSelector = { by: 'latest' } | { by: 'alias' | 'name'; value: string };
+
+export type ParsedCommand =
+  | { kind: 'help'; command: SlashCommand }
+  | { kind: 'freight'; limit: number; share: boolean }
+  | { kind: 'promote'; environment: Environment; freight: FreightSelector }
+  /** Approve a promotion waiting for approval: by promotion name or freight alias, or the only one waiting. */
+  | { kind: 'approve'; target?: string }
+  /** Link the user's GitHub account, so approvals can be made with their own identity. */
+  | { kind: 'approve-link' }
+  | { kind: 'unlock'; environment: Environment };
+
+export type ParseResult = { ok: true; command: ParsedCommand } | { ok: false; message: string };
+
+export const FREIGHT_LIMIT = { default: 5, min: 1, max: 20 } as const;
+
+const USAGE: Readonly<Record<SlashCommand, string>> = {
+  '/freight': 'Usage: /freight [1-20] [share]\nExample: /freight 10 share',
+  '/promote':
+    'Usage: /promote dev|prod [freight alias | name | latest]\nExample: /promote prod frozen-tauntaun',
+  '/approve':
+    'Usage: /approve [promotion | freight alias] or /approve link\nExample: /approve frozen-tauntaun',
+  '/unlock': 'Usage: /unlock dev|prod\nExample: /unlock dev',
+};
+
+const HELP: Readonly<Record<SlashCommand, string>> = {
+  '/freight':
+    'Lists the newest freight and where each stands in every stage (current, verified, available, or why not). ' +
+    'Only you see it unless you add `share`.',
+  '/promote':
+    'Promotes freight to dev or prod through Kargo and follows it on a card in #infra-deployments. ' +
+    'Without a freight, promotes the newest one available to that stage.',
+  '/approve':
+    'Approves a promotion waiting for approval (you cannot approve your own). ' +
+    '`/approve link` connects your GitHub account first.',
+  '/unlock':
+    'Releases a stale Terraform state lock for dev or prod, after showing it to you and asking for confirmation.',
+};
+
+export const usage = (command: SlashCommand): string => USAGE[command];
+
+/** What `help` answers: one paragraph, then the usage lines. */
+export const helpText = (command: SlashCommand): string =>
+  `*${command}* — ${HELP[command]}\n${USAGE[command]}`;
+
+export function parseCommand(command: SlashCommand, text: string): ParseResult {
+  if (!SLASH_COMMANDS.includes(command)) {
+    return fail(`I don't know the command ${quote(String(command))}.`, SLASH_COMMANDS.map(usage).join('\n'));
+  }
+  const words = tokenize(typeof text === 'string' ? text : '');
+  if (HELP_WORDS.has(words[0]?.toLowerCase() ?? '')) return ok({ kind: 'help', command });
+  switch (command) {
+    case '/freight':
+      return parseFreight(words);
+    case '/promote':
+      return parsePromote(words);
+    case '/approve':
+      return parseApprove(words);
+    case '/unlock':
+      return parseUnlock(words);
+  }
+}
+
+/** The text that parses back to `command`: parseCommand(c.command, c.text) gives the same command. */
+export function formatCommand(command: ParsedCommand): { command: SlashCommand; text: string } {
+  switch (command.kind) {
+    case 'help':
+      return { command: command.command, text: 'help' };
+    case 'freight': {
+      const words = [
+        command.limit === FREIGHT_LIMIT.default ? '' : String(command.limit),
+        command.share ? 'share' : '',
+      ];
+      return { command: '/freight', text: words.filter(Boolean).join(' ') };
+    }
+    case 'promote':
+      return {
+        command: '/promote',
+        text: `${command.environment} ${command.freight.by === 'latest' ? 'latest' : command.freight.value}`,
+      };
+    case 'approve':
+      return { command: '/approve', text: command.target ?? '' };
+    case 'approve-link':
+      return { command: '/approve', text: 'link' };
+    case 'unlock':
+      return { command: '/unlock', text: command.environment };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Per command
+
+const HELP_WORDS: ReadonlySet<string> = new Set(['help', '-h', '--help', '?']);
+
+function parseFreight(words: string[]): ParseResult {
+  let limit: number | undefined;
+  let share = false;
+  for (const word of words) {
+    if (/^\d+$/.test(word)) {
+      if (limit !== undefined) return fail('Give at most one number.', usage('/freight'));
+      limit = Number(word);
+      if (limit < FREIGHT_LIMIT.min || limit > FREIGHT_LIMIT.max) {
+        return fail(
+          `I can list ${FREIGHT_LIMIT.min} to ${FREIGHT_LIMIT.max} freight at a time.`,
+          usage('/freight'),
+        );
+      }
+    } else if (word.toLowerCase() === 'share') {
+      share = true;
+    } else {
+      return fail(`I don't understand ${quote(word)}.`, usage('/freight'));
+    }
+  }
+  return ok({ kind: 'freight', limit: limit ?? FREIGHT_LIMIT.default, share });
+}
+
+function parsePromote(words: string[]): ParseResult {
+  if (words.length === 0) return fail('Which environment?', usage('/promote'));
+  if (words.length > 2) return fail(`Too many words: ${quote(words.slice(2).join(' '))}.`, usage('/promote'));
+  let [first = '', second] = words;
+  // Forgive `/promote frozen-tauntaun prod`: the environment is unambiguous, put it first.
+  if (!asEnvironment(first) && second !== undefined && asEnvironment(second))
+    [first, second] = [second, first];
+  const environment = asEnvironment(first);
+  if (!environment) return fail(`${quote(first)} is not an environment: use dev or prod.`, usage('/promote'));
+  if (second === undefined) return ok({ kind: 'promote', environment, freight: { by: 'latest' } });
+  const freight = asFreightSelector(second);
+  if (!freight) {
+    return fail(
+      `${quote(second)} is not a freight alias (like frozen-tauntaun) or name (40 hex characters).`,
+      usage('/promote'),
+    );
+  }
+  return ok({ kind: 'promote', environment, freight });
+}
+
+function parseApprove(words: string[]): ParseResult {
+  if (words.length === 0) return ok({ kind: 'approve' });
+  if (words.length > 1) return fail(`Too many words: ${quote(words.slice(1).join(' '))}.`, usage('/approve'));
+  const [target = ''] = words;
+  if (target.toLowerCase() === 'link') return ok({ kind: 'approve-link' });
+  const name = target.toLowerCase();
+  if (!isKubernetesName(name)) {
+    return fail(`${quote(target)} is not a promotion name or freight alias.`, usage('/approve'));
+  }
+  return ok({ kind: 'approve', target: name });
+}
+
+function parseUnlock(words: string[]): ParseResult {
+  if (words.length === 0) return fail('Which environment?', usage('/unlock'));
+  if (words.length > 1) return fail(`Too many words: ${quote(words.slice(1).join(' '))}.`, usage('/unlock'));
+  const environment = asEnvironment(words[0] ?? '');
+  if (!environment)
+    return fail(`${quote(words[0] ?? '')} is not an environment: use dev or prod.`, usage('/unlock'));
+  return ok({ kind: 'unlock', environment });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Words
+
+const asEnvironment = (word: string): Environment | undefined =>
+  ENVIRONMENTS.find((environment) => environment === word.toLowerCase());
+
+const FREIGHT_NAME = /^[0-9a-f]{40}$/;
+/** Kargo aliases are label values in practice generated as DNS labels: `frozen-tauntaun`. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function asFreightSelector(word: string): FreightSelector | undefined {
+  const value = word.toLowerCase();
+  if (value === 'latest') return { by: 'latest' };
+  if (FREIGHT_NAME.test(value)) return { by: 'name', value };
+  if (DNS_LABEL.test(value)) return { by: 'alias', value };
+  return undefined;
+}
+
+/** DNS-1123 subdomain, which covers promotion names (`prod.01k3….f5f87aa`) and freight aliases. */
+const isKubernetesName = (word: string): boolean =>
+  word.length <= 253 && word.split('.').every((part) => DNS_LABEL.test(part));
+
+const ENTITIES: Readonly<Record<string, string>> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
+
+/**
+ * Splits Slack's command text into plain words. Slack escapes &, <, > and may wrap words in formatting
+ * when users paste from a message; none of that is part of an environment or freight name.
+ */
+export function tokenize(text: string): string[] {
+  const plain = text
+    // <https://example.com|label> -> label; <#C123|channel> -> channel; <@U123> -> @U123
+    .replace(/<([^<>|]*)\|([^<>]*)>/g, '$2')
+    .replace(/<([^<>]*)>/g, '$1')
+    .replace(/&(amp|lt|gt|quot);/g, (entity) => ENTITIES[entity] ?? entity);
+  return plain
+    .split(/[\s\u00a0\u2000-\u200b\u2028\u2029\u3000\ufeff]+/u)
+    .map(stripFormatting)
+    .filter((word) => word !== '');
+}
+
+/** Removes *bold*, _italic_, ~strike~, `code`, quotes (straight and curly) around a word. */
+const stripFormatting = (word: string): string => word.replace(/^[*_~`'"“”‘’]+|[*_~`'"“”‘’]+$/gu, '');
+
+// ---------------------------------------------------------------------------------------------------
+// Results
+
+const ok = (command: ParsedCommand): ParseResult => ({ ok: true, command });
+
+const fail = (problem: string, usageText: string): ParseResult => ({
+  ok: false,
+  message: `${problem}\n${usageText}`,
+});
+
+/** Echoes user input back safely: short, in backticks, without characters that would break the markup. */
+function quote(word: string): string {
+  const characters = Array.from(word.replace(/[`<>&]/g, '')); // by code point: never half an emoji
+  const clean = characters.slice(0, 40).join('');
+  return clean === '' ? 'that' : `\`${clean}${characters.length > 40 ? '…' : ''}\``;
+}
