@@ -1,0 +1,110 @@
+// The durable audit stream: every AuditRecord, once, in order, in a Redis stream (`<prefix>:audit`).
+// #infra-audit is only a mirror of it (mirror.ts), so a Slack outage delays the channel, never the record.
+//
+// Callers append BEFORE they report the effect (ack a command, update a card, answer a button): if the
+// process dies in between, the record exists and the report can be replayed from it; the other order
+// would leave effects nobody can account for. Appending is idempotent on record.id, so a retried job
+// appends again without fear.
+//
+// The stream is never trimmed here: the audit trail loses nothing. Retention is an operations decision
+// (archive, then XTRIM MINID), taken outside the bot.
+import type { AuditRecord } from '../domain/audit.js';
+import {
+  closeClient,
+  openClient,
+  type OpenedClient,
+  type RedisConnection,
+} from '../slack/redis-connection.js';
+
+export interface AuditLogOptions {
+  /** Redis: an ioredis instance (shared, not closed here) or options for one. */
+  connection: RedisConnection;
+  /** Namespace: the stream is `<prefix>:audit`. */
+  prefix: string;
+  /** Lifetime of the id → entry guard; a record re-appended after that is stored again. Default 400 days. */
+  idTtlSeconds?: number;
+}
+
+export interface AuditEntry {
+  /** The stream entry id (`<ms>-<seq>`), usable as `since` for read(). */
+  entryId: string;
+  record: AuditRecord;
+}
+
+export interface AppendResult {
+  /** False when a record with this id was appended before (nothing was written). */
+  appended: boolean;
+  entryId: string;
+}
+
+export const auditStreamKey = (prefix: string): string => `${prefix}:audit`;
+const auditIdKey = (prefix: string, id: string): string => `${prefix}:audit:id:${id}`;
+
+// KEYS[1] stream, KEYS[2] id guard; ARGV[1] record id, ARGV[2] record JSON, ARGV[3] guard TTL (s).
+// One script, so "already appended?" and "append" cannot be split by a crash or a concurrent append.
+const APPEND_ONCE = `
+local existing = redis.call('GET', KEYS[2])
+if existing then return {0, existing} end
+local entryId = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'record', ARGV[2])
+redis.call('SET', KEYS[2], entryId, 'EX', ARGV[3])
+return {1, entryId}`;
+
+const DEFAULT_ID_TTL_SECONDS = 400 * 24 * 3600;
+
+export class AuditLog {
+  private readonly redis: OpenedClient;
+  private readonly streamKey: string;
+  private readonly idTtlSeconds: number;
+
+  constructor(private readonly options: AuditLogOptions) {
+    if (!options.prefix) throw new Error('AuditLog: prefix is required');
+    this.idTtlSeconds = options.idTtlSeconds ?? DEFAULT_ID_TTL_SECONDS;
+    if (!(this.idTtlSeconds >= 1)) throw new Error('AuditLog: idTtlSeconds must be ≥ 1');
+    this.redis = openClient(options.connection);
+    this.streamKey = auditStreamKey(options.prefix);
+  }
+
+  /** Appends the record unless one with the same id was appended before. Rejects only on storage failure. */
+  async append(record: AuditRecord): Promise<AppendResult> {
+    assertRecord(record);
+    const [appended, entryId] = (await this.redis.client.eval(
+      APPEND_ONCE,
+      2,
+      this.streamKey,
+      auditIdKey(this.options.prefix, record.id),
+      record.id,
+      JSON.stringify(record),
+      String(this.idTtlSeconds),
+    )) as [number, string];
+    return { appended: appended === 1, entryId };
+  }
+
+  /** Records in append order, after `since` (an entry id, exclusive) or from the start. */
+  async read(opts: { since?: string; count: number }): Promise<AuditEntry[]> {
+    if (!(opts.count >= 1)) throw new Error('AuditLog.read: count must be ≥ 1');
+    const start = opts.since ? `(${opts.since}` : '-';
+    const entries = await this.redis.client.xrange(this.streamKey, start, '+', 'COUNT', opts.count);
+    return entries.map(([entryId, fields]) => ({ entryId, record: parseAuditFields(fields) }));
+  }
+
+  async close(): Promise<void> {
+    await closeClient(this.redis);
+  }
+}
+
+/** A stream entry's fields (`id <id> record <json>`) back to the record. Throws on a malformed entry. */
+export function parseAuditFields(fields: string[]): AuditRecord {
+  const at = fields.indexOf('record');
+  const json = at >= 0 ? fields[at + 1] : undefined;
+  if (json === undefined) throw new Error('audit entry has no record field');
+  const record = JSON.parse(json) as AuditRecord;
+  assertRecord(record);
+  return record;
+}
+
+function assertRecord(record: AuditRecord): void {
+  const missing = (['id', 'at', 'actor', 'action', 'outcome', 'detail'] as const).filter(
+    (field) => typeof record?.[field] !== 'string' || (field === 'id' && record.id === ''),
+  );
+  if (missing.length > 0) throw new Error(`audit record is missing ${missing.join(', ')}`);
+}

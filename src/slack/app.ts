@@ -1,0 +1,131 @@
+// The Bolt app: a thin edge. It verifies Slack's signature on the raw body (HTTPReceiver) or takes
+// Socket Mode events, hands each slash command to handleSlashCommand, and acks with its reply.
+import { createServer, type Server } from 'node:http';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { Metrics } from '../metrics.js';
+import type { Route } from '../web/routes.js';
+import { handleSlashCommand, type CommandDeps } from './commands.js';
+
+export interface SlackAppOptions {
+  config: Pick<Config, 'slack' | 'http'>;
+  logger: Logger;
+  metrics: Metrics;
+  routes: Route[];
+  commands: CommandDeps;
+  /** Called when Bolt refuses a request (bad or stale signature): the caller audits it. */
+  onRejectedRequest?: (reason: string) => void;
+}
+
+export interface RunningSlackApp {
+  app: App;
+  /** The HTTP server (Bolt's in HTTP mode, ours in Socket Mode). */
+  server: Server;
+  port: number;
+  stop(): Promise<void>;
+}
+
+// Bolt's HTTPReceiver answers 401 to a request whose signature or timestamp does not verify and reports
+// it only through this log line; the logger adapter turns it into an audit entry.
+const REJECTED_REQUEST = /^Failed to parse and verify the request data: (.*)$/;
+
+/** Bolt speaks its own Logger interface; route it into pino so every line is structured and scrubbed. */
+function boltLogger(logger: Logger, onRejectedRequest?: (reason: string) => void): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  let level: LogLevel = LogLevel.INFO;
+  return {
+    debug: (...msg: unknown[]) => child.debug(msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => child.info(msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => {
+      const line = msg.map(String).join(' ');
+      const rejected = REJECTED_REQUEST.exec(line);
+      if (rejected && onRejectedRequest) onRejectedRequest(rejected[1] ?? line);
+      child.warn(line);
+    },
+    error: (...msg: unknown[]) => child.error(msg.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+const SLASH_COMMANDS = /^\/(freight|promote|approve|unlock)$/;
+
+export async function startSlackApp(
+  options: SlackAppOptions,
+  port = options.config.http.port,
+): Promise<RunningSlackApp> {
+  const { config, logger, routes } = options;
+  const log = boltLogger(logger, options.onRejectedRequest);
+  const clientOptions = config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {};
+  // Both ids known: Bolt needs no auth.test call before handling the first request.
+  const identity =
+    config.slack.botUserId && config.slack.botId
+      ? { botUserId: config.slack.botUserId, botId: config.slack.botId }
+      : {};
+
+  let app: App;
+  let server: Server;
+  if (config.slack.mode === 'http') {
+    const receiver = new HTTPReceiver({
+      signingSecret: config.slack.signingSecret ?? '',
+      endpoints: '/slack/events',
+      customRoutes: routes,
+      logger: log,
+      // Ack first, work later: the listener returns after ack() and the queue does the rest.
+      processBeforeResponse: false,
+    });
+    app = new App({ token: config.slack.botToken, receiver, logger: log, clientOptions, ...identity });
+    registerListeners(app, options);
+    server = (await app.start(port)) as Server;
+  } else {
+    app = new App({
+      token: config.slack.botToken,
+      appToken: config.slack.appToken ?? '',
+      socketMode: true,
+      logger: log,
+      clientOptions,
+      ...identity,
+    });
+    registerListeners(app, options);
+    await app.start();
+    server = createServer((req, res) => {
+      const route = routes.find((r) => r.method === req.method && r.path === (req.url ?? '').split('?')[0]);
+      if (route) route.handler(req, res);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(port, resolve));
+  }
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  logger.info({ mode: config.slack.mode, port: boundPort }, 'slack app listening');
+  return {
+    app,
+    server,
+    port: boundPort,
+    stop: async () => {
+      await app.stop();
+      if (config.slack.mode === 'socket') await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function registerListeners(app: App, { commands, metrics, logger }: SlackAppOptions): void {
+  app.command(SLASH_COMMANDS, async ({ command, ack }) => {
+    const started = process.hrtime.bigint();
+    const reply = await handleSlashCommand(command, commands);
+    await ack(reply);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.ackSeconds.observe({ command: command.command }, seconds);
+    logger.info({ command: command.command, user: command.user_id, seconds }, 'slash command acknowledged');
+  });
+  app.error(async (error) => {
+    logger.error({ err: error }, 'bolt listener error');
+  });
+}

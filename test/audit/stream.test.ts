@@ -1,0 +1,83 @@
+// The audit stream on real Redis: append is idempotent on record.id (also under concurrency), and
+// read() returns records in append order.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { AuditLog, auditStreamKey } from '../../src/audit/stream.js';
+import type { AuditRecord } from '../../src/domain/audit.js';
+import { REDIS, deleteKeys, uniquePrefix } from '../slack/test-support.js';
+
+const PREFIX = uniquePrefix('audit-stream');
+
+const record = (n: number, overrides: Partial<AuditRecord> = {}): AuditRecord => ({
+  id: `cmd:${n}`,
+  at: `2026-11-27T10:00:${String(n).padStart(2, '0')}.000Z`,
+  actor: 'slack:U0ALICE',
+  action: 'promote',
+  environment: 'prod',
+  outcome: 'accepted',
+  detail: `promotion ${n} requested`,
+  ...overrides,
+});
+
+describe('AuditLog', () => {
+  let admin: Redis;
+  let testNo = 0;
+  const logs: AuditLog[] = [];
+  const newLog = (): { log: AuditLog; prefix: string } => {
+    const prefix = `${PREFIX}-${++testNo}`;
+    const log = new AuditLog({ connection: REDIS, prefix });
+    logs.push(log);
+    return { log, prefix };
+  };
+
+  beforeAll(() => {
+    admin = new Redis(REDIS);
+  });
+  afterAll(async () => {
+    for (const log of logs) await log.close();
+    await deleteKeys(admin, PREFIX);
+    await admin.quit();
+  });
+
+  it('appends a record once: a second append of the same id is a no-op', async () => {
+    const { log, prefix } = newLog();
+    const first = await log.append(record(1));
+    const again = await log.append(record(1, { detail: 'a retried job, same fact' }));
+    expect(first.appended).toBe(true);
+    expect(again).toEqual({ appended: false, entryId: first.entryId });
+    expect(await admin.xlen(auditStreamKey(prefix))).toBe(1);
+    expect(await log.read({ count: 10 })).toEqual([{ entryId: first.entryId, record: record(1) }]);
+  });
+
+  it('stays idempotent when the same record is appended concurrently', async () => {
+    const { log, prefix } = newLog();
+    const results = await Promise.all(Array.from({ length: 20 }, () => log.append(record(7))));
+    expect(results.filter((r) => r.appended)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.entryId)).size).toBe(1);
+    expect(await admin.xlen(auditStreamKey(prefix))).toBe(1);
+  });
+
+  it('reads in append order, page by page', async () => {
+    const { log } = newLog();
+    for (const n of [1, 2, 3, 4, 5]) await log.append(record(n));
+    const page1 = await log.read({ count: 2 });
+    const page2 = await log.read({ since: page1[1]?.entryId, count: 2 });
+    const page3 = await log.read({ since: page2[1]?.entryId, count: 2 });
+    expect([...page1, ...page2, ...page3].map((e) => e.record.id)).toEqual([
+      'cmd:1',
+      'cmd:2',
+      'cmd:3',
+      'cmd:4',
+      'cmd:5',
+    ]);
+    expect(await log.read({ since: page3[0]?.entryId, count: 10 })).toEqual([]);
+  });
+
+  it('refuses a record without the fields every audit line needs', async () => {
+    const { log } = newLog();
+    await expect(log.append({ ...record(1), id: '' })).rejects.toThrow(/id/);
+    await expect(log.append({ ...record(1), detail: undefined } as unknown as AuditRecord)).rejects.toThrow(
+      /detail/,
+    );
+  });
+});
