@@ -1,0 +1,313 @@
+// Every environment setting the bot reads, declared once: its zod type, what it is for and an example.
+// load.ts validates against these and lists every problem at once; docs.ts renders the configuration
+// reference in the README from the same list (a test keeps them in sync).
+import { z } from 'zod';
+
+export interface SettingSpec {
+  env: string;
+  schema: z.ZodType;
+  description: string;
+  example: string;
+  /** Value is a credential: never logged, shown as "(set)" in diagnostics. */
+  secret?: boolean;
+  /** Which processes or modes need it, for the docs. */
+  group: 'Slack' | 'Redis' | 'Kargo' | 'GitHub' | 'Access' | 'Process';
+}
+
+const blankIsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalStr = () => z.preprocess(blankIsUnset, z.string().trim().optional());
+const csv = () =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(z.string()).optional(),
+  );
+const channelId = () =>
+  z.preprocess(
+    blankIsUnset,
+    z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id such as C0123456789'),
+  );
+const port = (fallback: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).default(fallback)); // 0 = any free port
+const slackUser = /^[UW][A-Z0-9]{2,}$/;
+const slackGroup = /^S[A-Z0-9]{2,}$/;
+
+export const SETTINGS = {
+  slackMode: {
+    env: 'SLACK_MODE',
+    group: 'Slack',
+    schema: z.preprocess(blankIsUnset, z.enum(['http', 'socket']).default('http')),
+    description:
+      'How Slack reaches the bot: `http` (signed requests to /slack/events) or `socket` (Socket Mode, no public URL).',
+    example: 'http',
+  },
+  slackBotToken: {
+    env: 'SLACK_BOT_TOKEN',
+    group: 'Slack',
+    secret: true,
+    schema: z.preprocess(blankIsUnset, z.string().regex(/^xoxb-/, 'a bot token starting with xoxb-')),
+    description: 'Bot User OAuth Token of the Slack app.',
+    example: 'xoxb-1234-5678-abcdef',
+  },
+  slackSigningSecret: {
+    env: 'SLACK_SIGNING_SECRET',
+    group: 'Slack',
+    secret: true,
+    schema: optionalStr().pipe(z.string().min(16, 'at least 16 characters').optional()),
+    description: 'Signing secret used to verify every request from Slack (required when SLACK_MODE=http).',
+    example: '8f742231b10e8888abcd99yyyzzz85a5',
+  },
+  slackAppToken: {
+    env: 'SLACK_APP_TOKEN',
+    group: 'Slack',
+    secret: true,
+    schema: optionalStr().pipe(
+      z
+        .string()
+        .regex(/^xapp-/, 'an app-level token starting with xapp-')
+        .optional(),
+    ),
+    description: 'App-level token with connections:write (required when SLACK_MODE=socket).',
+    example: 'xapp-1-A111-222-abc',
+  },
+  slackApiUrl: {
+    env: 'SLACK_API_URL',
+    group: 'Slack',
+    schema: optionalStr().pipe(z.url().optional()),
+    description:
+      'Slack Web API base URL. Leave unset in production; the sandbox points it at its Slack stand-in.',
+    example: 'https://slack.com/api/',
+  },
+  slackBotUserId: {
+    env: 'SLACK_BOT_USER_ID',
+    group: 'Slack',
+    schema: optionalStr(),
+    description: "The bot's user id. Optional: with SLACK_BOT_ID set too, Bolt skips its auth.test call.",
+    example: 'U0BOT12345',
+  },
+  slackBotId: {
+    env: 'SLACK_BOT_ID',
+    group: 'Slack',
+    schema: optionalStr(),
+    description:
+      "The bot's bot id (B…). Optional: when it or SLACK_BOT_USER_ID is unset, Bolt asks auth.test once.",
+    example: 'B0BOT12345',
+  },
+  channelDeployments: {
+    env: 'SLACK_CHANNEL_DEPLOYMENTS',
+    group: 'Slack',
+    schema: channelId(),
+    description: 'Channel id of #infra-deployments: one live card per promotion, success lines, outputs.',
+    example: 'C0DEPLOY001',
+  },
+  channelAlerts: {
+    env: 'SLACK_CHANNEL_ALERTS',
+    group: 'Slack',
+    schema: channelId(),
+    description: 'Channel id of #infra-alerts: failures, with the link to the failed job.',
+    example: 'C0ALERTS001',
+  },
+  channelAudit: {
+    env: 'SLACK_CHANNEL_AUDIT',
+    group: 'Slack',
+    schema: channelId(),
+    description: 'Channel id of #infra-audit: every command and outcome, mirrored from the audit stream.',
+    example: 'C0AUDIT0001',
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    group: 'Redis',
+    secret: true,
+    schema: z.preprocess(
+      blankIsUnset,
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+        .default('redis://127.0.0.1:6379'),
+    ),
+    description:
+      'Redis for queues, cards and the audit stream. Production: AOF on and maxmemory-policy noeviction. May hold a password.',
+    example: 'redis://redis.chatops.svc:6379/0',
+  },
+  redisPrefix: {
+    env: 'REDIS_PREFIX',
+    group: 'Redis',
+    schema: z.preprocess(
+      blankIsUnset,
+      z
+        .string()
+        .regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and -')
+        .default('chatops'),
+    ),
+    description: 'Key prefix for everything the bot stores, so several installs can share one Redis.',
+    example: 'chatops',
+  },
+  kargoProject: {
+    env: 'KARGO_PROJECT',
+    group: 'Kargo',
+    schema: z.preprocess(
+      blankIsUnset,
+      z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name')
+        .default('gitops-infra'),
+    ),
+    description: 'Kargo project (= namespace) holding the Warehouse, Stages, Freight and Promotions.',
+    example: 'gitops-infra',
+  },
+  kargoStageDev: {
+    env: 'KARGO_STAGE_DEV',
+    group: 'Kargo',
+    schema: z.preprocess(blankIsUnset, z.string().default('dev')),
+    description: 'Name of the Kargo Stage that `/promote dev` targets.',
+    example: 'dev',
+  },
+  kargoStageProd: {
+    env: 'KARGO_STAGE_PROD',
+    group: 'Kargo',
+    schema: z.preprocess(blankIsUnset, z.string().default('prod')),
+    description: 'Name of the Kargo Stage that `/promote prod` targets.',
+    example: 'prod',
+  },
+  kubeconfig: {
+    env: 'KUBECONFIG',
+    group: 'Kargo',
+    schema: optionalStr(),
+    description:
+      'Path to a kubeconfig. Unset inside a pod: the bot then uses its ServiceAccount (in-cluster).',
+    example: '/home/me/.kube/config',
+  },
+  kargoUrl: {
+    env: 'KARGO_URL',
+    group: 'Kargo',
+    schema: optionalStr().pipe(z.url().optional()),
+    description: 'Kargo UI base URL, for links on cards (optional).',
+    example: 'https://kargo.example.com',
+  },
+  githubRepository: {
+    env: 'GITHUB_REPOSITORY',
+    group: 'GitHub',
+    schema: z.preprocess(blankIsUnset, z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/name')),
+    description: 'The repository that holds the pipeline workflow.',
+    example: 'acme/gitops-infra-pipeline',
+  },
+  githubWorkflow: {
+    env: 'GITHUB_WORKFLOW_FILE',
+    group: 'GitHub',
+    schema: z.preprocess(blankIsUnset, z.string().default('terraform.yaml')),
+    description: 'Workflow file name (in .github/workflows) that Kargo dispatches.',
+    example: 'terraform.yaml',
+  },
+  githubApiUrl: {
+    env: 'GITHUB_API_URL',
+    group: 'GitHub',
+    schema: z.preprocess(blankIsUnset, z.url().default('https://api.github.com')),
+    description: 'GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3).',
+    example: 'https://api.github.com',
+  },
+  githubAppId: {
+    env: 'GITHUB_APP_ID',
+    group: 'GitHub',
+    schema: optionalStr().pipe(z.string().regex(/^\d+$/, 'a numeric App id').optional()),
+    description: 'GitHub App id (recommended auth: installation tokens minted per job).',
+    example: '123456',
+  },
+  githubAppPrivateKey: {
+    env: 'GITHUB_APP_PRIVATE_KEY',
+    group: 'GitHub',
+    secret: true,
+    schema: optionalStr().pipe(
+      z.string().includes('PRIVATE KEY', { message: 'a PEM private key' }).optional(),
+    ),
+    description: "The GitHub App's private key (PEM). Mount it from a Secret.",
+    example: '-----BEGIN RSA PRIVATE KEY-----…',
+  },
+  githubAppInstallationId: {
+    env: 'GITHUB_APP_INSTALLATION_ID',
+    group: 'GitHub',
+    schema: optionalStr().pipe(z.string().regex(/^\d+$/, 'a numeric installation id').optional()),
+    description: "The App's installation id on the repository's owner.",
+    example: '45678901',
+  },
+  githubToken: {
+    env: 'GITHUB_TOKEN',
+    group: 'GitHub',
+    secret: true,
+    schema: optionalStr(),
+    description: 'A fine-grained personal access token instead of an App, for small installs.',
+    example: 'github_pat_11ABC…',
+  },
+  githubWebhookSecret: {
+    env: 'GITHUB_WEBHOOK_SECRET',
+    group: 'GitHub',
+    secret: true,
+    schema: optionalStr().pipe(z.string().min(16, 'at least 16 characters').optional()),
+    description: 'Secret that signs GitHub webhook deliveries (X-Hub-Signature-256) to /github/webhook.',
+    example: 'a-long-random-string-from-a-password-manager',
+  },
+  httpPort: {
+    env: 'PORT',
+    group: 'Process',
+    schema: port(3000),
+    description: 'Port of the web process: /slack/events, /github/webhook, /healthz, /readyz, /metrics.',
+    example: '3000',
+  },
+  workerPort: {
+    env: 'WORKER_PORT',
+    group: 'Process',
+    schema: port(3001),
+    description: 'Port of the worker process for /healthz, /readyz and /metrics.',
+    example: '3001',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    group: 'Process',
+    schema: z.preprocess(
+      blankIsUnset,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    ),
+    description: 'pino log level.',
+    example: 'info',
+  },
+  configFile: {
+    env: 'CONFIG_FILE',
+    group: 'Process',
+    schema: optionalStr(),
+    description: 'Optional YAML file with the access policy (and any setting above, by its env name).',
+    example: '/etc/chatops/config.yaml',
+  },
+  promoteDevUsers: accessList('PROMOTE_DEV_USERS', 'users', 'promote to dev'),
+  promoteDevGroups: accessList('PROMOTE_DEV_GROUPS', 'groups', 'promote to dev'),
+  promoteProdUsers: accessList('PROMOTE_PROD_USERS', 'users', 'promote to prod'),
+  promoteProdGroups: accessList('PROMOTE_PROD_GROUPS', 'groups', 'promote to prod'),
+  approveProdUsers: accessList('APPROVE_PROD_USERS', 'users', 'approve prod deployments'),
+  approveProdGroups: accessList('APPROVE_PROD_GROUPS', 'groups', 'approve prod deployments'),
+  unlockDevUsers: accessList('UNLOCK_DEV_USERS', 'users', 'release a stale dev state lock'),
+  unlockDevGroups: accessList('UNLOCK_DEV_GROUPS', 'groups', 'release a stale dev state lock'),
+  unlockProdUsers: accessList('UNLOCK_PROD_USERS', 'users', 'release a stale prod state lock'),
+  unlockProdGroups: accessList('UNLOCK_PROD_GROUPS', 'groups', 'release a stale prod state lock'),
+} satisfies Record<string, SettingSpec>;
+
+function accessList(env: string, kind: 'users' | 'groups', what: string): SettingSpec {
+  const pattern = kind === 'users' ? slackUser : slackGroup;
+  return {
+    env,
+    group: 'Access',
+    schema: csv().pipe(
+      z
+        .array(
+          z.string().regex(pattern, kind === 'users' ? 'Slack user ids (U…)' : 'Slack user-group ids (S…)'),
+        )
+        .optional(),
+    ),
+    description: `Comma-separated Slack ${kind === 'users' ? 'user ids' : 'user-group ids'} allowed to ${what}. Adds to the YAML access policy.`,
+    example: kind === 'users' ? 'U0ALICE001,U0BOB00002' : 'S0PLATFORM1',
+  };
+}
+
+export type SettingKey = keyof typeof SETTINGS;

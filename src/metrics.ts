@@ -1,0 +1,44 @@
+// Prometheus metrics served on /metrics by both processes.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  slashCommands: Counter<'command' | 'outcome'>;
+  ackSeconds: Histogram<'command'>;
+  jobs: Counter<'queue' | 'kind' | 'outcome'>;
+  webhooks: Counter<'source' | 'outcome'>;
+}
+
+export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ process });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    slashCommands: new Counter({
+      name: 'chatops_slash_commands_total',
+      help: 'Slash commands received, by command and outcome (queued, denied, invalid, error).',
+      labelNames: ['command', 'outcome'],
+      registers: [registry],
+    }),
+    ackSeconds: new Histogram({
+      name: 'chatops_slack_ack_seconds',
+      help: 'Time from receiving a Slack request to acknowledging it.',
+      labelNames: ['command'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: 'chatops_jobs_total',
+      help: 'Queue jobs processed, by queue, kind and outcome (completed, retried, failed).',
+      labelNames: ['queue', 'kind', 'outcome'],
+      registers: [registry],
+    }),
+    webhooks: new Counter({
+      name: 'chatops_webhooks_total',
+      help: 'Inbound webhooks by source and outcome (accepted, duplicate, rejected).',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+  };
+}

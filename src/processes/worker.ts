@@ -1,0 +1,222 @@
+// The worker process: runs command jobs against Kargo, follows Promotions through the Kargo watch, keeps
+// the cards in #infra-deployments current, mirrors the audit stream into #infra-audit, and posts final
+// failures to #infra-alerts. Scale it horizontally: every side effect is idempotent.
+import { createServer } from 'node:http';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import { AuditMirror } from '../audit/mirror.js';
+import { AuditLog } from '../audit/stream.js';
+import { CardService, type CardPublisher } from '../cards/service.js';
+import { CardStore } from '../cards/store.js';
+import type { Config } from '../config/load.js';
+import { isTerminalCardPhase, type Card } from '../domain/card.js';
+import { renderCard } from '../domain/render.js';
+import { loadKubeConfig, KubernetesKargoGateway } from '../kargo/client.js';
+import type { KargoGateway } from '../kargo/gateway.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { createRedis } from '../queue/connection.js';
+import { GITHUB_EVENTS_QUEUE } from '../queue/github.js';
+import { COMMAND_QUEUE, commandJob, type CommandJob } from '../queue/jobs.js';
+import { GroupDirectory } from '../slack/groups.js';
+import { SlackNotifier } from '../slack/notifier.js';
+import { buildRoutes } from '../web/routes.js';
+import { processFreight } from '../worker/freight.js';
+import { startKargoSync } from '../worker/kargo-sync.js';
+import { processPromote } from '../worker/promote.js';
+import { createResponder } from '../worker/responder.js';
+import type { RunningProcess } from './web.js';
+
+export interface WorkerOptions {
+  port?: number;
+  metrics?: Metrics;
+  /** Injected in tests; built from config otherwise. */
+  kargo?: KargoGateway;
+  /** How often user-group membership is refreshed from Slack (ms). */
+  groupRefreshMs?: number;
+  concurrency?: number;
+}
+
+export const cardKey = (cardId: string): string => `card-${cardId}`;
+
+/** Slack archive link to a message; works for every member of the workspace. */
+export const messageLink = (channel: string, ts: string): string =>
+  `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+
+function alertText(card: Card): string | undefined {
+  const who = `<@${card.request?.requestedBy.slackUserId ?? 'unknown'}>`;
+  const target = card.promotion?.name ?? card.id;
+  switch (card.phase) {
+    case 'Rejected':
+      return `:x: Promotion to *${card.environment ?? '?'}* requested by ${who} was refused: ${card.rejection?.reason ?? 'no reason given'}`;
+    case 'Failed':
+    case 'Errored':
+    case 'Aborted':
+      return `:rotating_light: Promotion *${target}* to *${card.environment ?? '?'}* ${card.phase.toLowerCase()}${
+        card.phaseMessage ? `: ${card.phaseMessage}` : ''
+      }${card.run?.url ? ` — <${card.run.url}|GitHub run>` : ''}`;
+    default:
+      return undefined;
+  }
+}
+
+export async function startWorker(
+  config: Config,
+  logger: Logger,
+  options: WorkerOptions = {},
+): Promise<RunningProcess> {
+  const metrics = options.metrics ?? createMetrics('worker');
+  const prefix = config.redis.prefix;
+  const redis = createRedis(config.redis.url, 'worker');
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error (worker)'));
+
+  const kargo =
+    options.kargo ??
+    new KubernetesKargoGateway({
+      kubeConfig: loadKubeConfig(config.kargo.kubeconfig ? { kubeconfigPath: config.kargo.kubeconfig } : {}),
+      project: config.kargo.project,
+      logger,
+    });
+  const notifier = new SlackNotifier({
+    connection: redis,
+    prefix,
+    channels: config.slack.channels,
+    slack: { token: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) },
+    logger,
+  });
+  const auditLog = new AuditLog({ connection: redis, prefix });
+  const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
+  const store = new CardStore(redis, prefix);
+
+  const publisher: CardPublisher = {
+    async publishCard(cardId) {
+      const card = await store.load(cardId);
+      if (!card) return;
+      const message = renderCard(card, { ...(config.kargo.url ? { kargoUrl: config.kargo.url } : {}) });
+      await notifier.upsert({
+        channel: 'deployments',
+        key: cardKey(cardId),
+        text: message.text,
+        blocks: message.blocks,
+        version: card.version,
+      });
+      if (isTerminalCardPhase(card.phase)) {
+        const alert = alertText(card);
+        if (alert) await notifier.post({ channel: 'alerts', key: `alert-${cardId}`, text: alert });
+      }
+    },
+  };
+  const cards = new CardService(store, auditLog, publisher);
+  const responder = createResponder(logger);
+  const cardLink = async (cardId: string): Promise<string | undefined> => {
+    // The card is posted by the deployments queue (paced at ~1/s): give it a few seconds to appear.
+    for (let i = 0; i < 10; i += 1) {
+      const posted = await notifier.lookup('deployments', cardKey(cardId));
+      if (posted) return messageLink(posted.channel, posted.ts);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return undefined;
+  };
+
+  const commandWorker = new Worker<CommandJob>(
+    COMMAND_QUEUE,
+    async (job: Job<CommandJob>) => {
+      const parsed = commandJob.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed ${job.name} job: ${parsed.error.message}`);
+      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const data = parsed.data;
+      if (data.kind === 'promote') {
+        await processPromote(data, { kargo, cards, store, responder, logger, cardLink }, { final });
+      } else {
+        await processFreight(data, { kargo, responder, logger, project: config.kargo.project });
+      }
+    },
+    { connection: redis, prefix, concurrency: options.concurrency ?? 4 },
+  );
+  commandWorker.on('completed', (job) =>
+    metrics.jobs.inc({ queue: COMMAND_QUEUE, kind: job.name, outcome: 'completed' }),
+  );
+  commandWorker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    metrics.jobs.inc({ queue: COMMAND_QUEUE, kind: job.name, outcome: final ? 'failed' : 'retried' });
+    logger.warn(
+      { jobId: job.id, kind: job.name, attempts: job.attemptsMade, final, err: error },
+      'command job failed',
+    );
+    if (!final) return;
+    const data = job.data as CommandJob;
+    const who = `<@${data.actor.slackUserId}>`;
+    const what = data.kind === 'promote' ? `/promote ${data.environment}` : '/freight';
+    void notifier
+      .post({
+        channel: 'alerts',
+        key: `job-failed-${job.id ?? 'unknown'}`,
+        text: `:rotating_light: ${what} by ${who} failed after ${job.attemptsMade} attempt(s): ${error.message}`,
+      })
+      .catch((err: unknown) => logger.error({ err }, 'could not post a job failure alert'));
+  });
+  commandWorker.on('error', (err) => logger.warn({ err }, 'command worker error'));
+
+  // GitHub deliveries: acknowledged and logged until run following lands (see src/queue/github.ts).
+  const githubWorker = new Worker(
+    GITHUB_EVENTS_QUEUE,
+    async (job) => {
+      logger.info({ deliveryId: job.id, event: job.name }, 'github delivery received (not followed yet)');
+    },
+    { connection: redis, prefix, concurrency: 2 },
+  );
+  githubWorker.on('error', (err) => logger.warn({ err }, 'github worker error'));
+
+  await notifier.start();
+  await mirror.start();
+  const watch = startKargoSync({ kargo, cards, store, logger });
+
+  const groups = new GroupDirectory(redis, prefix);
+  const slack = new WebClient(config.slack.botToken, {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+  });
+  const configuredGroups = [
+    ...new Set(
+      Object.values(config.access).flatMap((perEnv) => Object.values(perEnv).flatMap((p) => p.groups)),
+    ),
+  ];
+  const refreshGroups = () =>
+    groups
+      .refresh(slack, configuredGroups)
+      .catch((err: unknown) => logger.warn({ err }, 'user-group refresh failed'));
+  await refreshGroups();
+  const groupTimer = setInterval(() => void refreshGroups(), options.groupRefreshMs ?? 5 * 60_000);
+  groupTimer.unref();
+
+  const routes = buildRoutes({ logger, metrics, ready: async () => (await redis.ping()) === 'PONG' });
+  const server = createServer((req, res) => {
+    const route = routes.find((r) => r.method === req.method && r.path === (req.url ?? '').split('?')[0]);
+    if (route) route.handler(req, res);
+    else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? config.http.workerPort, '0.0.0.0', resolve),
+  );
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  logger.info({ port }, 'worker started');
+
+  return {
+    port,
+    stop: async () => {
+      clearInterval(groupTimer);
+      watch.stop();
+      await commandWorker.close();
+      await githubWorker.close();
+      await mirror.close();
+      await notifier.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      redis.disconnect();
+    },
+  };
+}

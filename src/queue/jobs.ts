@@ -1,0 +1,53 @@
+// Job payloads of the command queue, validated with zod on both ends: the web process builds them from
+// a Slack request, the worker parses them before acting (a malformed job fails permanently, loudly).
+import { z } from 'zod';
+
+export const COMMAND_QUEUE = 'commands';
+
+const actor = z.object({
+  slackUserId: z.string(),
+  slackUserName: z.string().optional(),
+  groupIds: z.array(z.string()).optional(),
+});
+
+const replyTarget = z.object({
+  channelId: z.string(),
+  /** Slack's response_url for ephemeral follow-ups (5 uses / 30 min). */
+  responseUrl: z.string().url().optional(),
+});
+
+export const promoteJob = z.object({
+  kind: z.literal('promote'),
+  cardId: z.string(),
+  environment: z.enum(['dev', 'prod']),
+  stage: z.string(),
+  freight: z.discriminatedUnion('by', [
+    z.object({ by: z.literal('latest') }),
+    z.object({ by: z.enum(['alias', 'name']), value: z.string() }),
+  ]),
+  actor,
+  reply: replyTarget,
+  requestedAt: z.string(),
+});
+
+export const freightJob = z.object({
+  kind: z.literal('freight'),
+  requestId: z.string(),
+  limit: z.number().int().min(1).max(20),
+  share: z.boolean(),
+  actor,
+  reply: replyTarget,
+});
+
+export const commandJob = z.discriminatedUnion('kind', [promoteJob, freightJob]);
+export type PromoteJob = z.infer<typeof promoteJob>;
+export type FreightJob = z.infer<typeof freightJob>;
+export type CommandJob = z.infer<typeof commandJob>;
+
+/** Retry policy: transient failures back off exponentially; permanent ones throw UnrecoverableError. */
+export const COMMAND_JOB_OPTIONS = {
+  attempts: 6,
+  backoff: { type: 'exponential' as const, delay: 2_000, jitter: 0.3 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};

@@ -1,0 +1,116 @@
+// Turns what the Kargo watch sees into card events. Runs in every worker replica: all events carry
+// deterministic ids, so two replicas recording the same phase change append it once.
+import type { Logger } from 'pino';
+import { cardIdForPromotion } from '../domain/card.js';
+import type { CardEvent } from '../domain/events.js';
+import { isTerminalPhase, type PromotionSummary } from '../domain/types.js';
+import type { CardService } from '../cards/service.js';
+import type { CardStore } from '../cards/store.js';
+import {
+  ANNOTATION_REQUEST_ID,
+  type KargoGateway,
+  type WatchEvent,
+  type WatchHandle,
+} from '../kargo/gateway.js';
+
+/** Finished promotions older than this, found at start-up without a card, are history: not shown. */
+export const STALE_AFTER_MS = 60 * 60 * 1000;
+
+/** Step whose outputs carry the GitHub run id (kargo/stages.yaml: `as: dispatch`). */
+export const DISPATCH_STEP_ALIAS = 'dispatch';
+
+export function eventsForPromotion(p: PromotionSummary, cardId: string, at: string): CardEvent[] {
+  const events: CardEvent[] = [
+    {
+      type: 'PromotionCreated',
+      id: `created:${p.name}`,
+      cardId,
+      at: p.createdAt ?? at,
+      promotionName: p.name,
+      stage: p.stage,
+      freightName: p.freight,
+      project: p.namespace,
+      ...(p.annotations['kargo.akuity.io/create-actor']
+        ? { createdBy: p.annotations['kargo.akuity.io/create-actor'] }
+        : {}),
+    },
+  ];
+  for (const [index, step] of p.steps.entries()) {
+    if (!step.status) continue;
+    events.push({
+      type: 'PromotionStepChanged',
+      id: `step:${p.name}:${step.alias}:${step.status}`,
+      cardId,
+      at: step.finishedAt ?? step.startedAt ?? at,
+      promotionName: p.name,
+      alias: step.alias,
+      index,
+      status: step.status,
+      ...(step.message ? { message: step.message } : {}),
+    });
+  }
+  const runId = Number(p.stepOutputs[DISPATCH_STEP_ALIAS]?.runId);
+  if (Number.isInteger(runId) && runId > 0) {
+    const runUrl = p.stepOutputs[DISPATCH_STEP_ALIAS]?.runUrl;
+    events.push({
+      type: 'RunLinked',
+      id: `run:${p.name}:${runId}`,
+      cardId,
+      at,
+      runId,
+      ...(typeof runUrl === 'string' ? { runUrl } : {}),
+    });
+  }
+  if (p.phase) {
+    events.push({
+      type: 'PromotionPhaseChanged',
+      id: `phase:${p.name}:${p.phase}`,
+      cardId,
+      at,
+      promotionName: p.name,
+      phase: p.phase,
+      ...(p.message ? { message: p.message } : {}),
+    });
+  }
+  return events;
+}
+
+export interface KargoSyncDeps {
+  kargo: KargoGateway;
+  cards: CardService;
+  store: CardStore;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Which card a Promotion belongs to: the bot's annotation, then the link table, else its own card. */
+export async function cardIdOf(p: PromotionSummary, store: CardStore): Promise<string> {
+  return (
+    p.annotations[ANNOTATION_REQUEST_ID] ??
+    (await store.cardForPromotion(p.name)) ??
+    cardIdForPromotion(p.name)
+  );
+}
+
+export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
+  const now = () => (deps.now ?? (() => new Date()))().toISOString();
+  const sync = async (p: PromotionSummary, fromResync: boolean): Promise<void> => {
+    const cardId = await cardIdOf(p, deps.store);
+    // On (re)start the watch lists every Promotion Kargo still keeps (up to 20 per stage). Old,
+    // finished ones the bot never showed would flood #infra-deployments with stale cards: skip them.
+    if (fromResync && p.phase && isTerminalPhase(p.phase) && !(await deps.store.exists(cardId))) {
+      const age = Date.now() - Date.parse(p.createdAt ?? '');
+      if (!(age < STALE_AFTER_MS)) return;
+    }
+    await deps.cards.recordAll(eventsForPromotion(p, cardId, now()));
+  };
+  // Serialise handling so events of one promotion are recorded in the order the watch saw them.
+  let chain: Promise<void> = Promise.resolve();
+  const enqueue = (fn: () => Promise<void>): void => {
+    chain = chain.then(fn).catch((err: unknown) => deps.logger.error({ err }, 'kargo sync failed'));
+  };
+  return deps.kargo.watchPromotions((event: WatchEvent<PromotionSummary>) => {
+    if (event.type === 'RESYNC') for (const p of event.objects) enqueue(() => sync(p, true));
+    else if (event.type !== 'DELETED') enqueue(() => sync(event.object, false));
+  });
+}
