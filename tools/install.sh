@@ -65,13 +65,19 @@ build_trivy() {
 build_tflint() {
   build tflint "$TFLINT_VERSION" "$bin_dir/tflint" \
     env GOBIN="$bin_dir" go install "github.com/terraform-linters/tflint@$TFLINT_VERSION"
-  local ruleset version
+  local ruleset version version_var
   for ruleset in aws google azurerm; do
     version_var="TFLINT_RULESET_${ruleset^^}_VERSION"
     version=${!version_var}
-    # `go install` names the binary tflint-ruleset-<name>, exactly what TFLint looks for in its plugin dir.
+    # Built from a tools module (tools/tflint-ruleset-<name>/go.mod pins the version): the proxy refuses
+    # the version list these modules' `go install pkg@v` deprecation check asks for. The binary is named
+    # tflint-ruleset-<name>, exactly what TFLint looks for in its plugin dir.
+    grep -q "github.com/terraform-linters/tflint-ruleset-$ruleset $version" "$tools_dir/tflint-ruleset-$ruleset/go.mod" || {
+      log "tools/tflint-ruleset-$ruleset/go.mod does not pin $version (run: cd tools/tflint-ruleset-$ruleset && go get -tool github.com/terraform-linters/tflint-ruleset-$ruleset@$version)"
+      return 1
+    }
     build "tflint-ruleset-$ruleset" "$version" "$plugin_dir/tflint-ruleset-$ruleset" \
-      env GOBIN="$plugin_dir" go install "github.com/terraform-linters/tflint-ruleset-$ruleset@$version"
+      bash -c "cd '$tools_dir/tflint-ruleset-$ruleset' && go build -o '$plugin_dir/tflint-ruleset-$ruleset' github.com/terraform-linters/tflint-ruleset-$ruleset"
   done
 }
 build_actionlint() {
