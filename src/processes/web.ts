@@ -25,7 +25,7 @@ export async function startWeb(
   options: { port?: number; metrics?: Metrics } = {},
 ): Promise<RunningProcess> {
   const metrics = options.metrics ?? createMetrics('web');
-  const redis = createRedis(config.redis.url, 'producer');
+  const redis = createRedis(config.redis.url, 'producer', `${config.redis.prefix}-web`);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error (web)'));
   const prefix = config.redis.prefix;
   const commands = new Queue(COMMAND_QUEUE, {

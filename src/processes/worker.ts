@@ -35,6 +35,8 @@ export interface WorkerOptions {
   /** How often user-group membership is refreshed from Slack (ms). */
   groupRefreshMs?: number;
   concurrency?: number;
+  /** Pace of each Slack channel queue (default one message per second, Slack's documented rate). */
+  slackLimiter?: { max: number; duration: number };
 }
 
 export const cardKey = (cardId: string): string => `card-${cardId}`;
@@ -67,7 +69,7 @@ export async function startWorker(
 ): Promise<RunningProcess> {
   const metrics = options.metrics ?? createMetrics('worker');
   const prefix = config.redis.prefix;
-  const redis = createRedis(config.redis.url, 'worker');
+  const redis = createRedis(config.redis.url, 'worker', `${config.redis.prefix}-worker`);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error (worker)'));
 
   const kargo =
@@ -83,6 +85,7 @@ export async function startWorker(
     channels: config.slack.channels,
     slack: { token: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) },
     logger,
+    ...(options.slackLimiter ? { limiter: options.slackLimiter } : {}),
   });
   const auditLog = new AuditLog({ connection: redis, prefix });
   const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });

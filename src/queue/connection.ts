@@ -6,7 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export type ConnectionRole = 'worker' | 'producer';
 
-export function redisOptions(url: string, role: ConnectionRole): RedisOptions {
+export function redisOptions(url: string, role: ConnectionRole, name?: string): RedisOptions {
   const parsed = new URL(url);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
   return {
@@ -16,6 +16,8 @@ export function redisOptions(url: string, role: ConnectionRole): RedisOptions {
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
     ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
     db: Number.isInteger(db) ? db : 0,
+    // CLIENT LIST shows which process a connection belongs to (operators, and the Redis-restart test).
+    ...(name ? { connectionName: name } : {}),
     maxRetriesPerRequest: role === 'worker' ? null : 3,
     enableOfflineQueue: true,
     // Reconnect forever with a capped backoff: Redis restarts must never need a bot restart.
@@ -23,6 +25,6 @@ export function redisOptions(url: string, role: ConnectionRole): RedisOptions {
   };
 }
 
-export function createRedis(url: string, role: ConnectionRole): Redis {
-  return new Redis(redisOptions(url, role));
+export function createRedis(url: string, role: ConnectionRole, name?: string): Redis {
+  return new Redis(redisOptions(url, role, name));
 }

@@ -1,0 +1,380 @@
+// The bot's spine end to end, on real components: signed Slack requests into the real Bolt app (web
+// process), real Redis (BullMQ, cards, audit stream), a real kube-apiserver + etcd with Kargo's CRDs and
+// this repository's own kargo/ manifests, the bot authenticated as its ServiceAccount under deploy/'s Role,
+// and the Slack Web API stand-in for everything the bot posts. The test plays the Kargo controller.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { AuditLog } from '../../src/audit/stream.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { AuditRecord } from '../../src/domain/audit.js';
+import { KubernetesKargoGateway } from '../../src/kargo/client.js';
+import { startWeb, type RunningProcess } from '../../src/processes/web.js';
+import { startWorker } from '../../src/processes/worker.js';
+import { SlackStandIn, type StandInMessage } from '../../src/sandbox/slack-standin.js';
+import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
+import { PROJECT_NAMESPACE, describeWithEnvtest, repoRoot } from '../support/envtest.js';
+
+const SIGNING_SECRET = 'integration-signing-secret-0123456789';
+const GROUP = 'kargo.akuity.io';
+const VERSION = 'v1alpha1';
+const NS = PROJECT_NAMESPACE;
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const DEPLOYS = 'C0DEPLOYS';
+const ALERTS = 'C0ALERTS';
+const AUDIT = 'C0AUDIT';
+
+const sha1ish = (seed: string) => Buffer.from(seed.padEnd(20, '.')).toString('hex').slice(0, 40);
+const VERIFIED = sha1ish('verified-freight');
+const FRESH = sha1ish('fresh-freight');
+
+async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+const textOf = (m: Pick<StandInMessage, 'text' | 'blocks'>): string =>
+  `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
+
+describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) => {
+  const prefix = `it-flow-${randomBytes(4).toString('hex')}`;
+  let slack: SlackStandIn;
+  let web: RunningProcess;
+  let worker: RunningProcess;
+  let admin: CustomObjectsApi;
+  let redis: Redis;
+  let audit: AuditLog;
+
+  const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
+
+  async function send(
+    command: string,
+    text: string,
+    user: string,
+    opts: { triggerId?: string; responseUrl?: string; secret?: string; timestamp?: number } = {},
+  ): Promise<{ status: number; text: string }> {
+    const body = slashCommandBody({
+      command,
+      text,
+      userId: user,
+      channelId: DEPLOYS,
+      triggerId: opts.triggerId ?? newTriggerId(),
+      ...(opts.responseUrl ? { responseUrl: opts.responseUrl } : {}),
+    });
+    const signed = signedSlackRequest(opts.secret ?? SIGNING_SECRET, body, opts.timestamp);
+    const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
+      method: 'POST',
+      headers: signed.headers,
+      body,
+    });
+    const raw = await res.text();
+    let reply = raw;
+    try {
+      reply = (JSON.parse(raw) as { text?: string }).text ?? raw;
+    } catch {
+      /* not JSON: keep the raw body */
+    }
+    return { status: res.status, text: reply };
+  }
+
+  const promotions = async () =>
+    ((await admin.listNamespacedCustomObject(kargo('promotions'))) as { items: Array<Record<string, any>> })
+      .items;
+
+  const auditRecords = async (): Promise<AuditRecord[]> =>
+    (await audit.read({ count: 1000 })).map((e) => e.record);
+
+  const cardMessages = () => slack.messages(DEPLOYS).filter((m) => m.bot_id);
+
+  beforeAll(async () => {
+    const e = env();
+    admin = e.adminKubeConfig.makeApiClient(CustomObjectsApi);
+    // This repository's own Kargo manifests: the Warehouse and the two Stages with their http steps.
+    await e.apply(path.join(repoRoot, 'kargo', 'warehouse.yaml'));
+    await e.apply(path.join(repoRoot, 'kargo', 'stages.yaml'));
+    const warehouse = 'gitops-infra';
+    const freight = (name: string, alias: string, discoveredAt: string, message: string) => ({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'Freight',
+      metadata: { name, namespace: NS, labels: { 'kargo.akuity.io/alias': alias } },
+      alias,
+      origin: { kind: 'Warehouse', name: warehouse },
+      discoveredAt,
+      commits: [
+        {
+          repoURL: 'https://github.com/acme/gitops-infra-pipeline.git',
+          id: sha1ish(`commit-${alias}`),
+          branch: 'main',
+          message,
+          author: 'Dana Dev <dana@example.com>',
+        },
+      ],
+    });
+    await admin.createNamespacedCustomObject({
+      ...kargo('freights'),
+      body: freight(VERIFIED, 'frozen-tauntaun', '2026-11-26T10:00:00Z', 'Tighten prod egress'),
+    });
+    await admin.createNamespacedCustomObject({
+      ...kargo('freights'),
+      body: freight(FRESH, 'brave-wampa', '2026-11-27T09:00:00Z', 'Bump EKS to 1.35'),
+    });
+    // Kargo's part: frozen-tauntaun passed dev (verified there), brave-wampa is brand new.
+    await admin.patchNamespacedCustomObjectStatus(
+      {
+        ...kargo('freights'),
+        name: VERIFIED,
+        body: {
+          status: {
+            verifiedIn: { dev: { verifiedAt: '2026-11-26T11:00:00Z' } },
+            currentlyIn: { dev: { since: '2026-11-26T10:30:00Z' } },
+          },
+        },
+      },
+      mergePatch,
+    );
+
+    slack = await SlackStandIn.start({ rateLimits: false });
+    redis = new Redis('redis://127.0.0.1:6379');
+    audit = new AuditLog({ connection: redis, prefix });
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_CHANNEL_DEPLOYMENTS: DEPLOYS,
+      SLACK_CHANNEL_ALERTS: ALERTS,
+      SLACK_CHANNEL_AUDIT: AUDIT,
+      GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
+      REDIS_PREFIX: prefix,
+      PROMOTE_PROD_USERS: 'U0ALICE',
+    });
+    const logger = pino({ level: 'warn' });
+    const gateway = new KubernetesKargoGateway({ kubeConfig: e.botKubeConfig, project: NS });
+    worker = await startWorker(config, logger, {
+      port: 0,
+      kargo: gateway,
+      slackLimiter: { max: 20, duration: 1000 },
+    });
+    web = await startWeb(config, logger, { port: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await web?.stop();
+    await worker?.stop();
+    await slack?.close();
+    if (redis) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+    }
+  });
+
+  it('creates exactly one Promotion for a /promote dev that Slack sends three times, and its card reaches Succeeded', async () => {
+    const triggerId = newTriggerId();
+    const responseUrl = slack.createResponseUrl({ channel: DEPLOYS, user: 'U0BOB' });
+    const replies = [];
+    for (let i = 0; i < 3; i += 1)
+      replies.push(await send('/promote', 'dev frozen-tauntaun', 'U0BOB', { triggerId, responseUrl }));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(replies[0]!.text).toMatch(/queued/);
+    expect(replies[1]!.text).toMatch(/already queued/);
+
+    const created = await eventually(async () => {
+      const items = await promotions();
+      return items.length > 0 ? items : undefined;
+    }, 'the Promotion');
+    // Give any duplicate a chance to appear before counting.
+    await eventually(
+      () => slack.ephemeral({ user: 'U0BOB' }).find((m) => /Kargo promotion/.test(m.text)),
+      'the follow-up',
+    );
+    const items = await promotions();
+    expect(items).toHaveLength(1);
+    const promotion = items[0]!;
+    expect(created[0]!.metadata.name).toBe(promotion.metadata.name);
+    expect(promotion.spec.stage).toBe('dev');
+    expect(promotion.spec.freight).toBe(VERIFIED);
+    expect(promotion.spec.steps.map((s: { as: string }) => s.as)).toEqual(['dispatch', 'waitRun']);
+    expect(promotion.metadata.annotations['gitops-infra-pipeline.dev/requested-by']).toBe('slack:U0BOB');
+
+    const followUp = slack.ephemeral({ user: 'U0BOB' }).find((m) => /Kargo promotion/.test(m.text))!;
+    expect(followUp.text).toContain(promotion.metadata.name);
+    expect(followUp.text).toMatch(/https:\/\/slack\.com\/archives\/C0DEPLOYS\/p\d+/);
+
+    // Play Kargo's controller: Pending → Running (run dispatched) → Succeeded.
+    const name = promotion.metadata.name as string;
+    const setStatus = (status: object) =>
+      admin.patchNamespacedCustomObjectStatus({ ...kargo('promotions'), name, body: { status } }, mergePatch);
+    await setStatus({ phase: 'Pending' });
+    await setStatus({
+      phase: 'Running',
+      currentStep: 1,
+      stepExecutionMetadata: [
+        {
+          alias: 'dispatch',
+          status: 'Succeeded',
+          startedAt: '2026-11-27T10:00:00Z',
+          finishedAt: '2026-11-27T10:00:01Z',
+        },
+        { alias: 'waitRun', status: 'Running', startedAt: '2026-11-27T10:00:01Z' },
+      ],
+      state: {
+        dispatch: {
+          runId: 424242,
+          runUrl: 'https://github.com/acme/gitops-infra-pipeline/actions/runs/424242',
+        },
+      },
+    });
+    await eventually(() => cardMessages().find((m) => /Running/.test(textOf(m))), 'the card showing Running');
+    await setStatus({
+      phase: 'Succeeded',
+      stepExecutionMetadata: [
+        {
+          alias: 'dispatch',
+          status: 'Succeeded',
+          startedAt: '2026-11-27T10:00:00Z',
+          finishedAt: '2026-11-27T10:00:01Z',
+        },
+        {
+          alias: 'waitRun',
+          status: 'Succeeded',
+          startedAt: '2026-11-27T10:00:01Z',
+          finishedAt: '2026-11-27T10:09:00Z',
+        },
+      ],
+    });
+    const card = await eventually(
+      () => cardMessages().find((m) => /Succeeded/.test(textOf(m))),
+      'the card showing Succeeded',
+    );
+    // One card, posted once and updated in place.
+    expect(cardMessages()).toHaveLength(1);
+    expect(card.updateCount).toBeGreaterThan(0);
+    expect(textOf(card)).toContain('frozen-tauntaun');
+    expect(textOf(card)).toContain('actions/runs/424242');
+    expect(slack.calls('chat.postMessage').filter((c) => c.args.channel === DEPLOYS)).toHaveLength(1);
+
+    // Every step is in the audit stream, and mirrored to #infra-audit.
+    const records = await auditRecords();
+    const actions = records.map((r) => `${r.action}:${r.outcome}`);
+    expect(actions).toEqual(expect.arrayContaining(['promote:accepted']));
+    const forCard = records.filter((r) => r.target === name || r.detail.includes(name));
+    expect(forCard.length).toBeGreaterThanOrEqual(3);
+    await eventually(
+      () => (slack.messages(AUDIT).length >= records.length ? true : undefined),
+      'every audit record in #infra-audit',
+    );
+    expect(slack.messages(AUDIT)).toHaveLength(new Set(records.map((r) => r.id)).size);
+  }, 90_000);
+
+  it('refuses /promote prod from someone outside the allow list, says why, and audits it', async () => {
+    const before = (await promotions()).length;
+    const reply = await send('/promote', 'prod frozen-tauntaun', 'U0EVE');
+    expect(reply.status).toBe(200);
+    expect(reply.text).toMatch(/can't promote to \*prod\*/);
+    const denied = await eventually(
+      async () => (await auditRecords()).find((r) => r.outcome === 'denied' && r.actor === 'slack:U0EVE'),
+      'the denial in the audit stream',
+    );
+    expect(denied).toMatchObject({ action: 'promote', environment: 'prod' });
+    await eventually(
+      () => slack.messages(AUDIT).find((m) => m.text.includes('U0EVE')),
+      'the denial in #infra-audit',
+    );
+    expect(await promotions()).toHaveLength(before);
+  });
+
+  it('refuses prod freight that was not verified in dev: card rejected, alert posted, requester told', async () => {
+    const responseUrl = slack.createResponseUrl({ channel: DEPLOYS, user: 'U0ALICE' });
+    const reply = await send('/promote', 'prod brave-wampa', 'U0ALICE', { responseUrl });
+    expect(reply.text).toMatch(/queued/);
+    const told = await eventually(
+      () => slack.ephemeral({ user: 'U0ALICE' }).find((m) => /Could not promote/.test(m.text)),
+      'the refusal follow-up',
+    );
+    expect(told.text).toMatch(/not verified in dev/);
+    await eventually(
+      () => slack.messages(ALERTS).find((m) => /brave-wampa|not verified/.test(textOf(m))),
+      'the alert',
+    );
+    expect((await promotions()).filter((p) => p.spec.freight === FRESH)).toHaveLength(0);
+  });
+
+  it('answers /freight with where each freight stands', async () => {
+    const responseUrl = slack.createResponseUrl({ channel: DEPLOYS, user: 'U0BOB' });
+    const reply = await send('/freight', '', 'U0BOB', { responseUrl });
+    expect(reply.text).toMatch(/Looking up freight/);
+    const answer = await eventually(
+      () => slack.ephemeral({ user: 'U0BOB' }).find((m) => /brave-wampa/.test(textOf(m))),
+      'the freight list',
+    );
+    const shown = textOf(answer);
+    expect(shown).toContain('frozen-tauntaun');
+    expect(shown.indexOf('brave-wampa')).toBeLessThan(shown.indexOf('frozen-tauntaun')); // newest first
+    expect(shown).toMatch(/verified/i);
+  });
+
+  it('rejects forged and replayed Slack requests with 401 and audits them', async () => {
+    const forged = await send('/promote', 'dev latest', 'U0BOB', {
+      secret: 'not-the-signing-secret-0000000000',
+    });
+    expect(forged.status).toBe(401);
+    const stale = await send('/promote', 'dev latest', 'U0BOB', {
+      timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
+    expect(stale.status).toBe(401);
+    await eventually(
+      async () =>
+        (await auditRecords()).filter((r) => r.action === 'auth.slack').length >= 2 ? true : undefined,
+      'two rejected-request audit records',
+    );
+  });
+
+  it('answers help and bad input with usage and queues nothing', async () => {
+    const help = await send('/promote', 'help', 'U0BOB');
+    expect(help.text).toMatch(/Usage: \/promote/);
+    const bad = await send('/promote', 'staging now', 'U0BOB');
+    expect(bad.text).toMatch(/Usage/);
+  });
+
+  it('carries on after its Redis connections are dropped', async () => {
+    const list = (await redis.client('LIST')) as string;
+    const ours = list
+      .split('\n')
+      .filter((line) => line.includes(`name=${prefix}`))
+      .map((line) => /id=(\d+)/.exec(line)?.[1])
+      .filter(Boolean) as string[];
+    expect(ours.length).toBeGreaterThan(0);
+    for (const id of ours) await redis.client('KILL', 'ID', id);
+    const responseUrl = slack.createResponseUrl({ channel: DEPLOYS, user: 'U0BOB' });
+    const reply = await eventually(async () => {
+      const r = await send('/freight', 'share', 'U0BOB', { responseUrl });
+      return /Looking up freight/.test(r.text) ? r : undefined;
+    }, 'the web process to queue again');
+    expect(reply.status).toBe(200);
+    await eventually(
+      () => slack.calls('response_url').find((c) => c.args.response_type === 'in_channel'),
+      'the worker to answer again',
+    );
+  });
+});
