@@ -50,6 +50,11 @@ async function eventually<T>(
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
+interface PromotionObject {
+  metadata: { name: string; annotations: Record<string, string> };
+  spec: { stage: string; freight: string; steps: Array<{ as: string }> };
+}
+
 const textOf = (m: Pick<StandInMessage, 'text' | 'blocks'>): string =>
   `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
 
@@ -95,8 +100,7 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
   }
 
   const promotions = async () =>
-    ((await admin.listNamespacedCustomObject(kargo('promotions'))) as { items: Array<Record<string, any>> })
-      .items;
+    ((await admin.listNamespacedCustomObject(kargo('promotions'))) as { items: PromotionObject[] }).items;
 
   const auditRecords = async (): Promise<AuditRecord[]> =>
     (await audit.read({ count: 1000 })).map((e) => e.record);
@@ -214,7 +218,7 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
     expect(created[0]!.metadata.name).toBe(promotion.metadata.name);
     expect(promotion.spec.stage).toBe('dev');
     expect(promotion.spec.freight).toBe(VERIFIED);
-    expect(promotion.spec.steps.map((s: { as: string }) => s.as)).toEqual(['dispatch', 'waitRun']);
+    expect(promotion.spec.steps.map((s) => s.as)).toEqual(['dispatch', 'waitRun']);
     expect(promotion.metadata.annotations['gitops-infra-pipeline.dev/requested-by']).toBe('slack:U0BOB');
 
     const followUp = slack.ephemeral({ user: 'U0BOB' }).find((m) => /Kargo promotion/.test(m.text))!;
@@ -222,7 +226,7 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
     expect(followUp.text).toMatch(/https:\/\/slack\.com\/archives\/C0DEPLOYS\/p\d+/);
 
     // Play Kargo's controller: Pending → Running (run dispatched) → Succeeded.
-    const name = promotion.metadata.name as string;
+    const name = promotion.metadata.name;
     const setStatus = (status: object) =>
       admin.patchNamespacedCustomObjectStatus({ ...kargo('promotions'), name, body: { status } }, mergePatch);
     await setStatus({ phase: 'Pending' });
