@@ -21,6 +21,6 @@
 #   2. terraform init -migrate-state
 #   3. delete the local terraform.tfstate*
 #
-# The deploy roles cannot read or write bootstrap/ (tfbackendstate is scoped to aws/<env>/), so
-# the CI roles can never change the IAM that constrains them. Apply this root with an admin
-# session, never from the pipeline.
+# The deploy roles cannot read or write bootstrap/ (tfbackendstate is scoped to aws/<env>/), and
+# the prod plan role reads aws/prod/terraform.tfstate only, so the CI roles can never change the
+# IAM that constrains them. Apply this root with an admin session, never from the pipeline.

@@ -10,7 +10,8 @@ locals {
 
 # One customer-managed key for state objects, lock objects and the lock table (Trivy AWS-0132).
 # Default key policy (account root, delegating to IAM): each deploy role gets use of the key,
-# via S3 and DynamoDB only, in its tfbackendstate policy.
+# via S3 and DynamoDB only, in its tfbackendstate policy; the prod plan role only kms:Decrypt,
+# via S3 only (iam_plan.tf).
 resource "aws_kms_key" "state" {
   description             = "Terraform state of gitops-infra-pipeline (S3 objects and DynamoDB lock table)"
   enable_key_rotation     = true

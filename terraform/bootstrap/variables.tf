@@ -14,7 +14,7 @@ variable "region" {
 }
 
 variable "environments" {
-  description = "Environments that get a GitHub Actions deploy role (gitops-infra-deploy-<env>) scoped to their own state key and resources."
+  description = "Environments that get a GitHub Actions deploy role (gitops-infra-deploy-<env>) scoped to their own state key and resources. Listing prod also creates the read-only prod plan role gitops-infra-plan-prod."
   type        = set(string)
   default     = ["dev", "prod"]
 
