@@ -32,6 +32,7 @@ export interface Config {
       | { kind: 'none' };
     webhookSecret?: string;
   };
+  aws: { region: string; dynamodbEndpoint?: string; s3Endpoint?: string };
   access: AccessPolicy;
   http: { port: number; workerPort: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -249,6 +250,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: s.githubApiUrl,
       auth,
       ...(s.githubWebhookSecret ? { webhookSecret: s.githubWebhookSecret } : {}),
+    },
+    aws: {
+      region: s.awsRegion,
+      ...(s.locksDynamodbEndpoint ? { dynamodbEndpoint: s.locksDynamodbEndpoint } : {}),
+      ...(s.locksS3Endpoint ? { s3Endpoint: s.locksS3Endpoint } : {}),
     },
     access,
     http: { port: s.httpPort, workerPort: s.workerPort },

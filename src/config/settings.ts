@@ -11,7 +11,7 @@ export interface SettingSpec {
   /** Value is a credential: never logged, shown as "(set)" in diagnostics. */
   secret?: boolean;
   /** Which processes or modes need it, for the docs. */
-  group: 'Slack' | 'Redis' | 'Kargo' | 'GitHub' | 'Access' | 'Process';
+  group: 'Slack' | 'Redis' | 'Kargo' | 'GitHub' | 'AWS' | 'Access' | 'Process';
 }
 
 const blankIsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -249,6 +249,34 @@ export const SETTINGS = {
     schema: optionalStr().pipe(z.string().min(16, 'at least 16 characters').optional()),
     description: 'Secret that signs GitHub webhook deliveries (X-Hub-Signature-256) to /github/webhook.',
     example: 'a-long-random-string-from-a-password-manager',
+  },
+  awsRegion: {
+    env: 'AWS_REGION',
+    group: 'AWS',
+    schema: z.preprocess(
+      blankIsUnset,
+      z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+        .default('us-east-1'),
+    ),
+    description:
+      'Region of the Terraform state bucket and lock table (/unlock). Credentials come only from the default chain (EKS Pod Identity / IRSA): no keys in configuration.',
+    example: 'us-east-1',
+  },
+  locksDynamodbEndpoint: {
+    env: 'LOCKS_DYNAMODB_ENDPOINT',
+    group: 'AWS',
+    schema: optionalStr().pipe(z.url().optional()),
+    description: 'DynamoDB endpoint override for the sandbox and tests (dynalite). Never set in production.',
+    example: 'http://127.0.0.1:4567',
+  },
+  locksS3Endpoint: {
+    env: 'LOCKS_S3_ENDPOINT',
+    group: 'AWS',
+    schema: optionalStr().pipe(z.url().optional()),
+    description: 'S3 endpoint override for the sandbox and tests (the S3 stand-in). Never set in production.',
+    example: 'http://127.0.0.1:4568',
   },
   httpPort: {
     env: 'PORT',

@@ -1,9 +1,11 @@
 // Events and commands -> audit records (one line of #infra-audit each). Pure: the audit adapter appends
 // them to the durable stream and mirrors them to Slack. Sentences are plain text; the mirror escapes them.
+import type { FindingCounts } from '../artifacts/types.js';
 import type { AuditOutcome, AuditRecord } from './audit.js';
 import { truncate } from './blockkit.js';
-import type { CardEvent } from './events.js';
+import type { CardEvent, RunJobChanged } from './events.js';
 import { freightLabel } from './format.js';
+import { artifactProblemSentence } from './gates.js';
 import { ENVIRONMENTS } from './types.js';
 import type { Actor, Environment, PromotionPhase } from './types.js';
 
@@ -107,6 +109,73 @@ function eventRecord(event: CardEvent): AuditRecord {
         outcome: 'info',
         detail: `GitHub Actions run ${event.runId} carries out this promotion${event.runUrl ? `: ${event.runUrl}` : '.'}`,
       };
+    // The run's records name counts and verdicts, never values (addresses, outputs, finding texts).
+    case 'RunStatusChanged':
+      return {
+        ...base,
+        actor: event.triggeredBy ? `github:${piece(event.triggeredBy)}` : SYSTEM,
+        action: 'run.status',
+        target: String(event.runId),
+        outcome: completionOutcome(event.status, event.conclusion),
+        detail: `GitHub Actions run ${event.runId}${attemptText(event.runAttempt)} ${statusSentence(event.status, event.conclusion)}.`,
+      };
+    case 'RunJobChanged':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'run.job',
+        target: piece(event.name),
+        outcome: completionOutcome(event.status, event.conclusion),
+        detail: `Job ${piece(event.name)} of run ${event.runId} ${statusSentence(event.status, event.conclusion)}${failedStepText(event)}.`,
+      };
+    case 'GateReported': {
+      const { gate, cloud, environment, status } = event.result;
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'gate.result',
+        environment: asEnvironment(environment),
+        target: `${gate}/${cloud}/${environment}`,
+        outcome:
+          status === 'passed' ? 'succeeded' : status === 'failed' || status === 'errored' ? 'failed' : 'info',
+        detail: `Gate ${gate}${scopeText(cloud, environment)} ${GATE_SENTENCE[status] ?? status}${findingsText(event.result.findings)}.`,
+      };
+    }
+    case 'PlanSummarized': {
+      const { cloud, environment, counts } = event.summary;
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'plan.summary',
+        environment: asEnvironment(environment),
+        target: `${cloud}/${environment}`,
+        outcome: 'info',
+        detail: `Plan for ${cloud} ${environment}: ${counts.add} to add, ${counts.change} to change, ${counts.destroy} to destroy${counts.replace > 0 ? ` (${counts.replace} replaced)` : ''}.`,
+      };
+    }
+    case 'OutputsPublished': {
+      const { cloud, environment } = event.outputs;
+      const shown = Object.keys(event.outputs.outputs ?? {}).length;
+      const hidden = event.outputs.excludedSensitive?.length ?? 0;
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'terraform.outputs',
+        environment: asEnvironment(environment),
+        target: `${cloud}/${environment}`,
+        outcome: 'info',
+        detail: `Terraform outputs for ${cloud} ${environment} were published: ${plural(shown, 'output')}${hidden > 0 ? `, ${plural(hidden, 'sensitive output')} left out` : ''}.`,
+      };
+    }
+    case 'ArtifactProblem':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'artifact.problem',
+        target: piece(event.artifact),
+        outcome: 'failed',
+        detail: `${piece(artifactProblemSentence(event))} (run ${event.runId}): ${piece(event.detail)}`,
+      };
   }
 }
 
@@ -140,6 +209,60 @@ export function commandAudit(input: CommandAuditInput): AuditRecord {
     cardId: input.cardId,
   });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Run sentences
+
+const attemptText = (attempt: number | undefined): string =>
+  attempt !== undefined && attempt > 1 ? ` (attempt ${attempt})` : '';
+
+function statusSentence(status: string, conclusion: string | undefined): string {
+  if (status === 'completed') return `completed${conclusion ? `: ${piece(conclusion)}` : ''}`;
+  if (status === 'waiting') return 'is waiting for approval';
+  return `is ${piece(status.replace(/_/g, ' '))}`;
+}
+
+function completionOutcome(status: string, conclusion: string | undefined): AuditOutcome {
+  if (status !== 'completed') return 'info';
+  if (conclusion === 'success') return 'succeeded';
+  return conclusion === 'failure' || conclusion === 'timed_out' || conclusion === 'cancelled'
+    ? 'failed'
+    : 'info';
+}
+
+function failedStepText(event: RunJobChanged): string {
+  const step = event.steps.find((s) => s.conclusion === 'failure' || s.conclusion === 'timed_out');
+  return step ? ` at step ${piece(step.name)}` : '';
+}
+
+/** " for aws prod", " for aws", or nothing for repository-wide gates (cloud and environment `all`). */
+function scopeText(cloud: string, environment: string): string {
+  const parts = [cloud, environment].filter((part) => part !== 'all');
+  return parts.length > 0 ? ` for ${parts.join(' ')}` : '';
+}
+
+const GATE_SENTENCE: Readonly<Record<string, string>> = {
+  passed: 'passed',
+  failed: 'failed',
+  'soft-failed': 'reported findings (soft gate, not blocking)',
+  skipped: 'was skipped',
+  errored: 'could not run',
+};
+
+function findingsText(counts: FindingCounts | undefined): string {
+  if (!counts) return '';
+  const parts = (['critical', 'high', 'medium', 'low', 'unknown'] as const)
+    .filter((severity) => (counts[severity] ?? 0) > 0)
+    .map((severity) => `${counts[severity]} ${severity}`);
+  return parts.length > 0
+    ? ` with ${parts.join(', ')} finding${parts.length === 1 && sumOf(counts) === 1 ? '' : 's'}`
+    : '';
+}
+
+const sumOf = (counts: FindingCounts): number =>
+  counts.critical + counts.high + counts.medium + counts.low + counts.unknown;
+
+const plural = (count: number, unit: string): string => `${count} ${unit}${count === 1 ? '' : 's'}`;
 
 /** Records go to a Redis stream field by field: an absent field must be absent, not "undefined". */
 const withoutUndefined = (record: AuditRecord): AuditRecord =>

@@ -9,23 +9,52 @@
 //     terminal phase (Succeeded, Failed, Errored, Aborted, or Rejected by the bot) is final;
 //   - facts that cannot change (who requested, which freight, which Promotion, which run) are
 //     first-writer-wins; later events may only fill in what is still missing;
-//   - each step's status climbs the same way (Pending -> Running -> finished).
+//   - each step's status climbs the same way (Pending -> Running -> finished);
+//   - the GitHub Actions run, its jobs and its artifacts follow the rules in run-state.ts (higher attempt
+//     wins; statuses climb queued -> in_progress|waiting -> completed; one artifact per gate/cloud/env).
+// The run never moves the card's phase: that stays Kargo's Promotion phase. The run adds the detail (the
+// gate checklist in gates.ts, the plan, the outputs, the failed job) and `failedJob` for the alert.
 // An event that moves nothing returns the very same card object: `version` counts effective changes
 // only, so the Slack notifier can coalesce updates by comparing versions.
 import { createHash } from 'node:crypto';
 import { truncate } from './blockkit.js';
 import type {
+  ArtifactProblem,
   CardEvent,
   CardEventType,
   FreightResolved,
+  GateReported,
+  OutputsPublished,
+  PlanSummarized,
   PromotionCreated,
   PromotionPhaseChanged,
   PromotionRejected,
   PromotionRequested,
   PromotionStepChanged,
+  RunJobChanged,
   RunLinked,
+  RunStatusChanged,
 } from './events.js';
 import { freightLabel } from './format.js';
+import { artifactProblemSentence } from './gates.js';
+import {
+  findFailedJob,
+  mergeArtifactProblem,
+  mergeGateReport,
+  mergeJobs,
+  mergeOutputs,
+  mergePlan,
+  mergeRunStatus,
+} from './run-state.js';
+import type {
+  CardArtifactProblem,
+  CardFailedJob,
+  CardGateReport,
+  CardJob,
+  CardOutputs,
+  CardPlan,
+  CardRun,
+} from './run-state.js';
 import { ENVIRONMENTS, TERMINAL_PHASES } from './types.js';
 import type { Actor, Environment, FreightCommit, PromotionPhase } from './types.js';
 
@@ -101,7 +130,20 @@ export interface Card {
   phaseMessage?: string;
   rejection?: { code: string; reason: string };
   steps: CardStep[];
-  run?: { id: number; url?: string };
+  /** The GitHub Actions run that carries out the promotion (one per promotion; re-runs are attempts). */
+  run?: CardRun;
+  /** The run's jobs, by job id (all attempts; see currentJobs in run-state.ts). */
+  jobs: CardJob[];
+  /** The first failed job of the current attempt and its first failed step (derived from `jobs`). */
+  failedJob?: CardFailedJob;
+  /** Gate-result artifacts, one per gate/cloud/environment. */
+  gateReports: CardGateReport[];
+  /** Plan summaries, one per cloud/environment. */
+  plans: CardPlan[];
+  /** Terraform outputs after an apply, one set per cloud/environment. */
+  outputs: CardOutputs[];
+  /** Artifacts that were missing, late, expired or malformed (see openArtifactProblems in gates.ts). */
+  artifactProblems: CardArtifactProblem[];
   startedAt?: string;
   finishedAt?: string;
   /** Latest event time seen (event time, not arrival time). */
@@ -161,6 +203,11 @@ function emptyCard(event: CardEvent): Card {
     phase: 'Requested',
     isTerminal: false,
     steps: [],
+    jobs: [],
+    gateReports: [],
+    plans: [],
+    outputs: [],
+    artifactProblems: [],
     updatedAt: event.at,
     timeline: [],
     appliedEventIds: [],
@@ -193,6 +240,18 @@ function transition(card: Card, event: CardEvent): Transition {
       return onStepChanged(card, event);
     case 'RunLinked':
       return onRunLinked(card, event);
+    case 'RunStatusChanged':
+      return onRunStatusChanged(card, event);
+    case 'RunJobChanged':
+      return onRunJobChanged(card, event);
+    case 'GateReported':
+      return onGateReported(card, event);
+    case 'PlanSummarized':
+      return onPlanSummarized(card, event);
+    case 'OutputsPublished':
+      return onOutputsPublished(card, event);
+    case 'ArtifactProblem':
+      return onArtifactProblem(card, event);
   }
 }
 
@@ -294,7 +353,73 @@ function onRunLinked(card: Card, event: RunLinked): Transition {
   const summary = `GitHub run #${event.runId} linked`;
   // One promotion, one run: a re-run keeps its id, a retry is a new Promotion (and a new card).
   if (card.run && card.run.id !== event.runId) return { next: card, summary };
-  return { next: { ...card, run: { id: event.runId, url: card.run?.url ?? event.runUrl } }, summary };
+  return {
+    next: { ...card, run: { ...card.run, id: event.runId, url: card.run?.url ?? event.runUrl } },
+    summary,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The GitHub Actions run (merge rules in run-state.ts)
+
+/**
+ * Run events concern the card's run only: the first run id the card learns (RunLinked, or any run event
+ * when none came first) is its run. A Rejected card never had a Promotion, hence no run.
+ */
+const acceptsRun = (card: Card, runId: number): boolean =>
+  card.phase !== 'Rejected' && (card.run === undefined || card.run.id === runId);
+
+const runOf = (card: Card, runId: number): CardRun => card.run ?? { id: runId };
+
+function onRunStatusChanged(card: Card, event: RunStatusChanged): Transition {
+  const attempt =
+    event.runAttempt !== undefined && event.runAttempt > 1 ? ` (attempt ${event.runAttempt})` : '';
+  const outcome = event.conclusion && event.status === 'completed' ? `: ${event.conclusion}` : '';
+  const summary = `GitHub run #${event.runId}${attempt} ${event.status.replace(/_/g, ' ')}${outcome}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const run = mergeRunStatus(card.run, event);
+  return { next: { ...card, run, failedJob: findFailedJob(card.jobs, run) }, summary };
+}
+
+function onRunJobChanged(card: Card, event: RunJobChanged): Transition {
+  const outcome = event.conclusion && event.status === 'completed' ? `: ${event.conclusion}` : '';
+  const summary = `Job ${event.name} ${event.status.replace(/_/g, ' ')}${outcome}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const run = runOf(card, event.runId);
+  const jobs = mergeJobs(card.jobs, event);
+  return { next: { ...card, run, jobs, failedJob: findFailedJob(jobs, run) }, summary };
+}
+
+function onGateReported(card: Card, event: GateReported): Transition {
+  const { gate, cloud, environment, status } = event.result;
+  const summary = `Gate ${gate} (${cloud} ${environment}): ${status}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const gateReports = mergeGateReport(card.gateReports, event.result, event.at);
+  return { next: { ...card, run: runOf(card, event.runId), gateReports }, summary };
+}
+
+function onPlanSummarized(card: Card, event: PlanSummarized): Transition {
+  const { cloud, environment, counts } = event.summary;
+  const summary = `Plan ${cloud} ${environment}: +${counts.add} ~${counts.change} −${counts.destroy}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const plans = mergePlan(card.plans, event.summary, event.at);
+  return { next: { ...card, run: runOf(card, event.runId), plans }, summary };
+}
+
+function onOutputsPublished(card: Card, event: OutputsPublished): Transition {
+  const { cloud, environment } = event.outputs;
+  const count = Object.keys(event.outputs.outputs ?? {}).length;
+  const summary = `Terraform outputs ${cloud} ${environment}: ${count} output${count === 1 ? '' : 's'}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const outputs = mergeOutputs(card.outputs, event.outputs, event.at);
+  return { next: { ...card, run: runOf(card, event.runId), outputs }, summary };
+}
+
+function onArtifactProblem(card: Card, event: ArtifactProblem): Transition {
+  const summary = artifactProblemSentence(event);
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const artifactProblems = mergeArtifactProblem(card.artifactProblems, event);
+  return { next: { ...card, run: runOf(card, event.runId), artifactProblems }, summary };
 }
 
 // ---------------------------------------------------------------------------------------------------

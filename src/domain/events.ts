@@ -2,6 +2,7 @@
 // (card.ts); what Slack shows is render(card) (render.ts). Events are facts in the past tense, carry a
 // stable `id` so that applying one twice changes nothing (duplicate webhooks, retried jobs), and are
 // appended to the audit stream before anything reports them.
+import type { GateResult, PlanSummary, TerraformOutputs } from '../artifacts/types.js';
 import type { Actor, Environment, FreightSummary, PromotionPhase } from './types.js';
 
 interface EventBase {
@@ -80,6 +81,83 @@ export interface RunLinked extends EventBase {
   runUrl?: string;
 }
 
+// ---- The GitHub Actions run that carries out a promotion (followed by webhooks and polling) ----------
+
+/** GitHub's status of a workflow run (workflow_run webhook or GET /actions/runs/{id}). */
+export interface RunStatusChanged extends EventBase {
+  type: 'RunStatusChanged';
+  runId: number;
+  runAttempt?: number;
+  /** requested | queued | in_progress | waiting | pending | completed */
+  status: string;
+  /** success | failure | cancelled | timed_out | skipped | neutral | action_required | stale (when completed) */
+  conclusion?: string;
+  htmlUrl?: string;
+  /** GitHub login of whoever triggered the run (four-eyes on approvals). */
+  triggeredBy?: string;
+}
+
+export interface RunJobStep {
+  number: number;
+  name: string;
+  status: string;
+  conclusion?: string;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+/** A job of the run changed (workflow_job webhook or GET /actions/runs/{id}/jobs). */
+export interface RunJobChanged extends EventBase {
+  type: 'RunJobChanged';
+  runId: number;
+  jobId: number;
+  /**
+   * The run attempt the job belongs to (workflow_job.run_attempt). Optional; when known, the card can tell
+   * a failed job of an earlier attempt (about to be re-run) from a current one without waiting for the
+   * re-run job to appear.
+   */
+  runAttempt?: number;
+  /** The job's display name, e.g. "aws gates (dev)". */
+  name: string;
+  /** queued | in_progress | waiting | completed */
+  status: string;
+  conclusion?: string;
+  startedAt?: string;
+  completedAt?: string;
+  htmlUrl?: string;
+  steps: RunJobStep[];
+}
+
+/** A gate-result artifact of the run, validated against schemas/gate-result.schema.json. */
+export interface GateReported extends EventBase {
+  type: 'GateReported';
+  runId: number;
+  result: GateResult;
+}
+
+/** The plan-summary artifact of the run, validated against schemas/plan-summary.schema.json. */
+export interface PlanSummarized extends EventBase {
+  type: 'PlanSummarized';
+  runId: number;
+  summary: PlanSummary;
+}
+
+/** The terraform-outputs artifact of the run, validated against schemas/terraform-outputs.schema.json. */
+export interface OutputsPublished extends EventBase {
+  type: 'OutputsPublished';
+  runId: number;
+  outputs: TerraformOutputs;
+}
+
+/** An expected artifact was missing, late, expired or malformed: a clear line on the card, never a crash. */
+export interface ArtifactProblem extends EventBase {
+  type: 'ArtifactProblem';
+  runId: number;
+  artifact: string;
+  problem: 'missing' | 'malformed' | 'expired' | 'too-large' | 'unreadable';
+  detail: string;
+}
+
 export type CardEvent =
   | PromotionRequested
   | FreightResolved
@@ -87,6 +165,12 @@ export type CardEvent =
   | PromotionCreated
   | PromotionPhaseChanged
   | PromotionStepChanged
-  | RunLinked;
+  | RunLinked
+  | RunStatusChanged
+  | RunJobChanged
+  | GateReported
+  | PlanSummarized
+  | OutputsPublished
+  | ArtifactProblem;
 
 export type CardEventType = CardEvent['type'];

@@ -3,10 +3,19 @@
 //   ✅ Promotion to prod                                    header
 //   *Succeeded* in 12m                                      what is happening, in a word
 //   *Freight* `frozen-tauntaun` · <commit|f5f87aa> Fix NAT routes — Jane Doe
-//   Requested by | Promotion | GitHub run                   fields
+//   Requested by | Promotion | GitHub run #123 · failed     fields
 //   *Why it failed* ```message```                           on Failed / Errored / Aborted / Rejected
-//   *Steps* (2/3 done) ✅ `dispatch` ⏳ `waitRun` …           checklist
+//   *Failed job:* <job|prod gates (…)> at step `Trivy …`    the run's first failed job and step
+//   *Plan* — AWS prod: +3 ~1 −0          [Show resources]   plan summary, addresses on demand
+//   *Gates* (9 of 14 done · 1 failed)                       gate checklist (gates.ts), per-job links
+//   ❌ AWS · Trivy · 31s · 2 critical · 3 high
+//         ↳ CRITICAL `AVD-AWS-0104` on `aws_security_group.web` — …
+//   ⚠️ plan-summary-aws-prod is missing: …                  artifact problems
+//   *Steps* (2/3 done) ✅ `dispatch` ⏳ `waitRun` …           Kargo's steps
 //   Last: Phase Succeeded · 10:14 UTC                       context
+//
+// The run-related pieces and the messages around the card (plan details, outputs thread, success line,
+// failure alert) live in render-run.ts and are re-exported here.
 //
 // Everything user- or Kargo-provided is escaped, and every piece is cut to fit Slack's limits by the
 // blockkit builders, so a 2 MB commit message or 500 steps still produce a message Slack accepts.
@@ -23,10 +32,37 @@ import {
 } from './blockkit.js';
 import type { Block, SlackMessage } from './blockkit.js';
 import { isFinishedStepStatus } from './card.js';
-import type { Card, CardFreight, CardPhase, CardStep } from './card.js';
-import { formatAge, formatDuration } from './duration.js';
-import { authorName, commitSubject, commitUrl, freightLabel, shortSha, utcTime } from './format.js';
-import type { Actor } from './types.js';
+import type { Card, CardPhase, CardStep } from './card.js';
+import { formatAge } from './duration.js';
+import { freightLabel } from './format.js';
+import {
+  PHASE_LOOK,
+  PIECE,
+  code,
+  elapsed,
+  freightMrkdwn,
+  mention,
+  oneLine,
+  packLines,
+  promotionLink,
+  slackDate,
+  targetOf,
+  tookOf,
+} from './render-parts.js';
+import type { PhaseLook } from './render-parts.js';
+import { codeBlockText, runBlocks, runFieldText } from './render-run.js';
+
+export {
+  PLAN_DETAILS_ACTION_ID,
+  WELL_KNOWN_OUTPUTS,
+  renderFailureAlert,
+  renderOutputsThread,
+  renderPlanDetails,
+  renderSuccessLine,
+  rowEmoji,
+} from './render-run.js';
+export type { AroundCardOptions } from './render-run.js';
+export { gateChecklist } from './gates.js';
 
 export interface RenderCardOptions {
   /** Base URL of the Kargo UI (https://kargo.example.com); links the Promotion to its Stage page. */
@@ -34,22 +70,6 @@ export interface RenderCardOptions {
   /** Enables relative times ("running for 5m", "updated 3m ago"). Without it, output depends on the card only. */
   now?: Date;
 }
-
-interface PhaseLook {
-  emoji: string;
-  word: string;
-}
-
-const PHASE_LOOK: Readonly<Record<CardPhase, PhaseLook>> = {
-  Requested: { emoji: '🕓', word: 'Requested' },
-  Pending: { emoji: '⏳', word: 'Pending' },
-  Running: { emoji: '🔄', word: 'Running' },
-  Succeeded: { emoji: '✅', word: 'Succeeded' },
-  Failed: { emoji: '❌', word: 'Failed' },
-  Errored: { emoji: '💥', word: 'Errored' },
-  Aborted: { emoji: '⛔', word: 'Aborted' },
-  Rejected: { emoji: '🚫', word: 'Rejected' },
-};
 
 export const phaseLook = (phase: CardPhase): PhaseLook => PHASE_LOOK[phase];
 
@@ -65,18 +85,6 @@ const STEP_EMOJI: Readonly<Record<string, string>> = {
 
 export const stepEmoji = (status: string): string => STEP_EMOJI[status] ?? '❔';
 
-/** Lengths for the pieces of free text, well inside the limits of the blocks that hold them. */
-const PIECE = {
-  target: 100,
-  alias: 80,
-  subject: 150,
-  author: 60,
-  stepAlias: 60,
-  stepMessage: 150,
-  actor: 80,
-  fallbackDetail: 300,
-} as const;
-
 const MAX_STEP_SECTIONS = 4;
 const MAX_VISIBLE_STEPS = 50;
 
@@ -89,6 +97,7 @@ export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMe
   if (fields.length > 0) blocks.push(fieldsBlock(fields));
   const problem = problemText(card);
   if (problem) blocks.push(sectionBlock(problem));
+  blocks.push(...runBlocks(card, options.now));
   blocks.push(...stepSections(card.steps));
   const context = contextElements(card, options.now);
   if (context.length > 0) blocks.push(contextBlock(context));
@@ -98,15 +107,9 @@ export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMe
 // ---------------------------------------------------------------------------------------------------
 // Pieces
 
-const targetOf = (card: Card): string =>
-  truncate(oneLine(card.environment ?? card.stage ?? '') || 'unknown stage', PIECE.target);
-
 function statusLine(card: Card, now: Date | undefined): string {
   const word = `*${PHASE_LOOK[card.phase].word}*`;
-  const took = elapsed(
-    card.startedAt ?? card.promotion?.createdAt ?? card.request?.requestedAt,
-    card.finishedAt,
-  );
+  const took = tookOf(card);
   switch (card.phase) {
     case 'Requested':
       return `${word} — waiting for Kargo to create the Promotion`;
@@ -135,58 +138,15 @@ function runningPosition(steps: CardStep[]): string | undefined {
   return `step ${running + 1} of ${steps.length}`;
 }
 
-function elapsed(fromIso: string | undefined, toIso: string | undefined): string | undefined {
-  if (!fromIso || !toIso) return undefined;
-  const ms = Date.parse(toIso) - Date.parse(fromIso);
-  return Number.isFinite(ms) && ms >= 0 ? formatDuration(ms) : undefined;
-}
-
-/** `frozen-tauntaun` · <https://github.com/acme/infra/commit/f5f8…|f5f87aa> Fix NAT routes — Jane Doe */
-function freightMrkdwn(card: Card): string {
-  if (!card.freight) {
-    const query = card.request?.freightQuery;
-    return query ? `${code(query, PIECE.alias)} (resolving…)` : '_not known yet_';
-  }
-  return [freightName(card.freight), commitMrkdwn(card.freight)].filter(Boolean).join(' · ');
-}
-
-const freightName = (freight: CardFreight): string =>
-  freight.alias ? code(freight.alias, PIECE.alias) : code(shortSha(freight.name), PIECE.alias);
-
-function commitMrkdwn(freight: CardFreight): string | undefined {
-  const [commit, ...others] = freight.commits;
-  if (!commit) return undefined;
-  const url = commitUrl(commit);
-  const sha = escapeMrkdwn(shortSha(commit.id));
-  const parts = [url ? `<${escapeMrkdwn(url)}|${sha}>` : code(commit.id.slice(0, 7), 7)];
-  const subject = commitSubject(commit.message);
-  if (subject) parts.push(escapeMrkdwn(truncate(subject, PIECE.subject)));
-  const author = authorName(commit.author);
-  if (author) parts.push(`— ${escapeMrkdwn(truncate(author, PIECE.author))}`);
-  if (others.length > 0) parts.push(`(+${others.length} more commit${others.length === 1 ? '' : 's'})`);
-  return parts.join(' ');
-}
-
 function detailFields(card: Card, kargoUrl: string | undefined): string[] {
   const fields: string[] = [];
   if (card.request) fields.push(`*Requested by*\n${mention(card.request.requestedBy)}`);
   else if (card.promotion)
     fields.push(`*Started by*\n${escapeMrkdwn(truncate(card.promotion.createdBy ?? 'Kargo', PIECE.actor))}`);
   if (card.promotion) fields.push(`*Promotion*\n${promotionLink(card, card.promotion.name, kargoUrl)}`);
-  if (card.run) {
-    const label = `#${card.run.id}`;
-    const url = safeUrl(card.run.url);
-    fields.push(`*GitHub run*\n${url ? `<${escapeMrkdwn(url)}|${label}>` : label}`);
-  }
+  const run = runFieldText(card);
+  if (run) fields.push(`*GitHub run*\n${run}`);
   return fields;
-}
-
-/** Links the Promotion to its Stage page in the Kargo UI (`/project/<p>/stage/<s>`), a route every 1.x UI has. */
-function promotionLink(card: Card, name: string, kargoUrl: string | undefined): string {
-  const base = safeUrl(kargoUrl?.replace(/\/+$/, ''));
-  if (!base || !card.project || !card.stage) return code(name, 120);
-  const url = `${base}/project/${encodeURIComponent(card.project)}/stage/${encodeURIComponent(card.stage)}`;
-  return `<${escapeMrkdwn(url)}|${escapeMrkdwn(truncate(name, 120))}>`;
 }
 
 const PROBLEM_TITLE: Partial<Record<CardPhase, string>> = {
@@ -205,10 +165,7 @@ function problemText(card: Card): string | undefined {
   if (!card.phaseMessage)
     return `${title}\n_Kargo gave no message; the steps below and the GitHub run have the details._`;
   // A code block keeps multi-line tool output readable; our own fences must survive the cut.
-  const fence = '```';
-  const budget = BLOCK_KIT_LIMITS.sectionText - title.length - 1 - 2 * fence.length;
-  const body = fitMrkdwn(escapeMrkdwn(card.phaseMessage.replace(/```/g, "'''")), budget);
-  return `${title}\n${fence}${body}${fence}`;
+  return codeBlockText(title, card.phaseMessage);
 }
 
 /**
@@ -262,22 +219,6 @@ function chooseVisibleSteps(steps: CardStep[], lines: string[]): Set<number> {
   return visible;
 }
 
-/** Joins lines into chunks of at most `max` characters, never splitting a line. */
-function packLines(lines: string[], max: number): string[] {
-  const chunks: string[] = [];
-  let current = '';
-  for (const line of lines) {
-    const candidate = current === '' ? line : `${current}\n${line}`;
-    if (candidate.length <= max) current = candidate;
-    else {
-      chunks.push(current);
-      current = line;
-    }
-  }
-  if (current !== '') chunks.push(current);
-  return chunks;
-}
-
 function contextElements(card: Card, now: Date | undefined): string[] {
   const elements: string[] = [];
   const last = card.timeline[card.timeline.length - 1];
@@ -300,34 +241,3 @@ function fallbackText(card: Card): string {
   ].join('');
   return fitMrkdwn(escapeMrkdwn(oneLine(line)), BLOCK_KIT_LIMITS.messageText);
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Formatting helpers
-
-const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
-
-/** Inline code for untrusted text: escaped, backticks removed (they would end the span), bounded. */
-const code = (text: string, max: number): string => {
-  const inner = escapeMrkdwn(truncate(oneLine(text).replace(/`/g, "'"), max));
-  return inner === '' ? '—' : `\`${inner}\``;
-};
-
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
-
-/** `<@U123>` for a real Slack id; anything else is shown as escaped text rather than trusted as markup. */
-function mention(actor: Actor): string {
-  if (SLACK_USER_ID.test(actor.slackUserId)) return `<@${actor.slackUserId}>`;
-  return escapeMrkdwn(truncate(actor.slackUserName ?? actor.slackUserId, PIECE.actor)) || 'someone';
-}
-
-/** Slack renders `<!date>` in each reader's time zone; the fallback is UTC. */
-function slackDate(iso: string): string {
-  const ms = Date.parse(iso);
-  const fallback = utcTime(iso);
-  if (Number.isNaN(ms) || !fallback) return escapeMrkdwn(truncate(iso, 40));
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString().slice(0, 10)} ${fallback}>`;
-}
-
-const SAFE_URL = /^https?:\/\/[^\s<>|]+$/;
-const safeUrl = (url: string | undefined): string | undefined =>
-  url !== undefined && url.length <= 2000 && SAFE_URL.test(url) ? url : undefined;

@@ -24,6 +24,9 @@ import { buildRoutes } from '../web/routes.js';
 import { processFreight } from '../worker/freight.js';
 import { startKargoSync } from '../worker/kargo-sync.js';
 import { processPromote } from '../worker/promote.js';
+import { processUnlock, processUnlockAction, type UnlockJobDeps } from '../worker/unlock.js';
+import type { UnlockDeps } from '../locks/handlers.js';
+import { createLockService } from '../locks/service.js';
 import { createResponder } from '../worker/responder.js';
 import type { RunningProcess } from './web.js';
 
@@ -35,9 +38,18 @@ export interface WorkerOptions {
   /** How often user-group membership is refreshed from Slack (ms). */
   groupRefreshMs?: number;
   concurrency?: number;
+  /** Whether a workflow run is in progress per environment (from GitHub); injected in tests. */
+  runStatus?: Pick<UnlockDeps, 'isRunInProgress' | 'recentRuns'>;
   /** Pace of each Slack channel queue (default one message per second, Slack's documented rate). */
   slackLimiter?: { max: number; duration: number };
 }
+
+/** Without GitHub credentials the bot cannot tell whether a run holds the lock: /unlock fails closed. */
+const noGithubRunStatus = async (): Promise<never> => {
+  throw new Error(
+    'GitHub is not configured (GITHUB_APP_* or GITHUB_TOKEN): cannot check for runs in progress',
+  );
+};
 
 export const cardKey = (cardId: string): string => `card-${cardId}`;
 
@@ -121,6 +133,26 @@ export async function startWorker(
     return undefined;
   };
 
+  const groups = new GroupDirectory(redis, prefix);
+  const unlockDeps: UnlockJobDeps = {
+    responder,
+    groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
+    unlock: {
+      locks: createLockService({
+        region: config.aws.region,
+        ...(config.aws.dynamodbEndpoint ? { dynamodbEndpoint: config.aws.dynamodbEndpoint } : {}),
+        ...(config.aws.s3Endpoint ? { s3Endpoint: config.aws.s3Endpoint } : {}),
+      }),
+      access: config.access,
+      isRunInProgress: options.runStatus?.isRunInProgress ?? noGithubRunStatus,
+      ...(options.runStatus?.recentRuns ? { recentRuns: options.runStatus.recentRuns } : {}),
+      audit: auditLog,
+      redis,
+      prefix,
+      logger,
+    },
+  };
+
   const commandWorker = new Worker<CommandJob>(
     COMMAND_QUEUE,
     async (job: Job<CommandJob>) => {
@@ -128,10 +160,15 @@ export async function startWorker(
       if (!parsed.success) throw new UnrecoverableError(`malformed ${job.name} job: ${parsed.error.message}`);
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const data = parsed.data;
-      if (data.kind === 'promote') {
-        await processPromote(data, { kargo, cards, store, responder, logger, cardLink }, { final });
-      } else {
-        await processFreight(data, { kargo, responder, logger, project: config.kargo.project });
+      switch (data.kind) {
+        case 'promote':
+          return processPromote(data, { kargo, cards, store, responder, logger, cardLink }, { final });
+        case 'freight':
+          return processFreight(data, { kargo, responder, logger, project: config.kargo.project });
+        case 'unlock':
+          return processUnlock(data, unlockDeps);
+        case 'unlock-action':
+          return processUnlockAction(data, unlockDeps);
       }
     },
     { connection: redis, prefix, concurrency: options.concurrency ?? 4 },
@@ -150,7 +187,12 @@ export async function startWorker(
     if (!final) return;
     const data = job.data as CommandJob;
     const who = `<@${data.actor.slackUserId}>`;
-    const what = data.kind === 'promote' ? `/promote ${data.environment}` : '/freight';
+    const what =
+      data.kind === 'promote'
+        ? `/promote ${data.environment}`
+        : data.kind === 'freight'
+          ? '/freight'
+          : '/unlock';
     void notifier
       .post({
         channel: 'alerts',
@@ -175,7 +217,6 @@ export async function startWorker(
   await mirror.start();
   const watch = startKargoSync({ kargo, cards, store, logger });
 
-  const groups = new GroupDirectory(redis, prefix);
   const slack = new WebClient(config.slack.botToken, {
     ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
     retryConfig: { retries: 0 },

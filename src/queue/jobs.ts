@@ -39,9 +39,30 @@ export const freightJob = z.object({
   reply: replyTarget,
 });
 
-export const commandJob = z.discriminatedUnion('kind', [promoteJob, freightJob]);
+/** `/unlock dev|prod`: show the state lock (the worker reads AWS and GitHub). */
+export const unlockJob = z.object({
+  kind: z.literal('unlock'),
+  requestId: z.string(),
+  environment: z.enum(['dev', 'prod']),
+  actor,
+  reply: replyTarget,
+});
+
+/** A click on the unlock view's Confirm or Cancel button. `actionValue` is untrusted input. */
+export const unlockActionJob = z.object({
+  kind: z.literal('unlock-action'),
+  action: z.enum(['confirm', 'cancel']),
+  requestId: z.string(),
+  actionValue: z.unknown(),
+  actor,
+  reply: replyTarget,
+});
+
+export const commandJob = z.discriminatedUnion('kind', [promoteJob, freightJob, unlockJob, unlockActionJob]);
 export type PromoteJob = z.infer<typeof promoteJob>;
 export type FreightJob = z.infer<typeof freightJob>;
+export type UnlockJob = z.infer<typeof unlockJob>;
+export type UnlockActionJob = z.infer<typeof unlockActionJob>;
 export type CommandJob = z.infer<typeof commandJob>;
 
 /** Retry policy: transient failures back off exponentially; permanent ones throw UnrecoverableError. */

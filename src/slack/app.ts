@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics.js';
 import type { Route } from '../web/routes.js';
+import { handleBlockAction, type BlockActionPayload } from './actions.js';
 import { handleSlashCommand, type CommandDeps } from './commands.js';
 
 export interface SlackAppOptions {
@@ -124,6 +125,13 @@ function registerListeners(app: App, { commands, metrics, logger }: SlackAppOpti
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.ackSeconds.observe({ command: command.command }, seconds);
     logger.info({ command: command.command, user: command.user_id, seconds }, 'slash command acknowledged');
+  });
+  app.action(/.*/, async ({ ack, body }) => {
+    await ack();
+    if (body.type !== 'block_actions') return;
+    await handleBlockAction(body as unknown as BlockActionPayload, { queue: commands.queue, logger }).catch(
+      (err: unknown) => logger.error({ err }, 'could not queue a button click'),
+    );
   });
   app.error(async (error) => {
     logger.error({ err: error }, 'bolt listener error');

@@ -90,6 +90,8 @@ export async function handleSlashCommand(
         return await enqueueFreight(command, payload, actor, deps, budget);
       case 'promote':
         return await enqueuePromote(command, payload, actor, deps, now, budget);
+      case 'unlock':
+        return await enqueueUnlock(command, payload, actor, deps, budget);
       default:
         return ephemeral(
           `${payload.command} ${payload.text} is not available yet in this version of the bot.`,
@@ -161,6 +163,32 @@ export async function handleSlashCommand(
     return ephemeral(
       `:rocket: Promotion of ${what} to *${cmd.environment}* is queued${again}. Its card will appear in <#${d.config.slack.channels.deployments}>; I'll reply here with the promotion's name and a link.`,
     );
+  }
+
+  async function enqueueUnlock(
+    cmd: Extract<ParsedCommand, { kind: 'unlock' }>,
+    p: SlashCommandPayload,
+    who: Actor,
+    d: CommandDeps,
+    ms: number,
+  ): Promise<CommandReply> {
+    // Access is decided by the worker, which also reads the lock and the runs: the reply (the lock, a
+    // refusal, or the Confirm button for those allowed) comes through response_url, and every view is audited.
+    const requestId = `unlock-${createHash('sha256').update(p.trigger_id).digest('hex').slice(0, 16)}`;
+    await withinBudget(
+      d.queue.add(
+        {
+          kind: 'unlock',
+          requestId,
+          environment: cmd.environment,
+          actor: who,
+          reply: { channelId: p.channel_id, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
+        },
+        requestId,
+      ),
+      ms,
+    );
+    return ephemeral(`:lock: Looking up the Terraform state lock of *${cmd.environment}*…`);
   }
 
   async function enqueueFreight(

@@ -8,6 +8,8 @@ export interface Reply {
   blocks?: unknown[];
   /** ephemeral (only the requester sees it) or in_channel (posted for everyone, e.g. /freight share). */
   visibility?: 'ephemeral' | 'in_channel';
+  /** Replace the message the button was clicked on (button answers), instead of adding one. */
+  replaceOriginal?: boolean;
 }
 
 export interface Responder {
@@ -24,7 +26,7 @@ export function createResponder(logger: Logger, fetchImpl: typeof fetch = fetch)
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
             response_type: reply.visibility ?? 'ephemeral',
-            replace_original: false,
+            replace_original: reply.replaceOriginal ?? false,
             text: reply.text,
             ...(reply.blocks ? { blocks: reply.blocks } : {}),
           }),
