@@ -378,7 +378,7 @@ export function renderOutputsThread(card: Card): SlackMessage | undefined {
     if (set.excludedSensitive.length > 0) {
       const names = set.excludedSensitive.map((name) => code(name, PIECE.outputName)).join(', ');
       const more = set.excludedSensitiveOmitted > 0 ? ` and ${set.excludedSensitiveOmitted} more` : '';
-      items.push({ text: `_hidden (sensitive):_ ${names}${more}`, priority: 0 });
+      items.push({ text: `hidden: ${names}${more} _(sensitive, never shown)_`, priority: 0 });
     }
   }
   items.push(...problems.map((problem) => ({ text: problemLine(problem), priority: 0 })));

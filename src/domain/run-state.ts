@@ -24,9 +24,9 @@ import type { ArtifactProblem, RunJobChanged, RunJobStep, RunStatusChanged } fro
 
 export const RUN_LIMITS = {
   /** A prod run has 10 jobs; re-runs add new job ids. */
-  jobs: 60,
-  /** GitHub allows 1,000 steps per job; ours have at most ~25. */
-  stepsPerJob: 100,
+  jobs: 40,
+  /** GitHub allows 1,000 steps per job; ours have at most ~35 (with GitHub's own set-up and post steps). */
+  stepsPerJob: 60,
   jobName: 200,
   stepName: 200,
   gateReports: 40,

@@ -1,14 +1,22 @@
 // Small builders for domain tests: one promotion of `frozen-tauntaun` to prod, event by event.
 import { cardIdForRequest } from '../../src/domain/card.js';
+import type { Finding, GateResult, PlanSummary, TerraformOutputs } from '../../src/artifacts/types.js';
 import type {
+  ArtifactProblem,
   CardEvent,
   FreightResolved,
+  GateReported,
+  OutputsPublished,
+  PlanSummarized,
   PromotionCreated,
   PromotionPhaseChanged,
   PromotionRejected,
   PromotionRequested,
   PromotionStepChanged,
+  RunJobChanged,
+  RunJobStep,
   RunLinked,
+  RunStatusChanged,
 } from '../../src/domain/events.js';
 import type { FreightSummary, PromotionPhase, StageSummary } from '../../src/domain/types.js';
 
@@ -168,3 +176,171 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The GitHub Actions run (events as the GitHub adapter emits them)
+
+export const RUN_ID = 12345;
+export const RUN_URL = `https://github.com/acme/gitops-infra-pipeline/actions/runs/${RUN_ID}`;
+export const jobUrl = (jobId: number): string => `${RUN_URL}/job/${jobId}`;
+
+export interface StepSpec {
+  name: string;
+  status?: string;
+  conclusion?: string;
+  /** Minutes after 10:00 (fractions allowed). */
+  start?: number;
+  end?: number;
+}
+
+/** 2026-11-27 10:00 UTC plus fractional minutes, for step times. */
+export const atMin = (minutes: number): string =>
+  new Date(Date.UTC(2026, 10, 27, 10, 0) + Math.round(minutes * 60_000)).toISOString();
+
+export const steps = (...specs: StepSpec[]): RunJobStep[] =>
+  specs.map((spec, index) => ({
+    number: index + 1,
+    name: spec.name,
+    status: spec.status ?? 'completed',
+    ...(spec.conclusion !== undefined || (spec.status ?? 'completed') === 'completed'
+      ? { conclusion: spec.conclusion ?? 'success' }
+      : {}),
+    ...(spec.start !== undefined ? { startedAt: atMin(spec.start) } : {}),
+    ...(spec.end !== undefined ? { completedAt: atMin(spec.end) } : {}),
+  }));
+
+export const runEv = {
+  status: (status: string, minute: number, overrides: Partial<RunStatusChanged> = {}): RunStatusChanged => ({
+    type: 'RunStatusChanged',
+    id: `run-status:${overrides.runId ?? RUN_ID}:${overrides.runAttempt ?? 1}:${status}:${overrides.conclusion ?? ''}`,
+    cardId: CARD_ID,
+    at: atMin(minute),
+    runId: RUN_ID,
+    runAttempt: 1,
+    status,
+    htmlUrl: RUN_URL,
+    triggeredBy: 'kargo-bot',
+    ...overrides,
+  }),
+  job: (
+    jobId: number,
+    name: string,
+    status: string,
+    minute: number,
+    jobSteps: RunJobStep[] = [],
+    overrides: Partial<RunJobChanged> = {},
+  ): RunJobChanged => ({
+    type: 'RunJobChanged',
+    id: `job:${jobId}:${status}:${minute}`,
+    cardId: CARD_ID,
+    at: atMin(minute),
+    runId: RUN_ID,
+    jobId,
+    name,
+    status,
+    ...(status === 'completed' ? { conclusion: 'success', completedAt: atMin(minute) } : {}),
+    // GitHub's started_at is fixed for a job: the first step's start, when the event has steps.
+    ...(jobSteps[0]?.startedAt ? { startedAt: jobSteps[0].startedAt } : {}),
+    htmlUrl: jobUrl(jobId),
+    steps: jobSteps,
+    ...overrides,
+  }),
+  gate: (
+    minute: number,
+    result: Partial<GateResult> & Pick<GateResult, 'gate' | 'cloud' | 'environment'>,
+  ): GateReported => ({
+    type: 'GateReported',
+    id: `gate:${result.gate}-${result.cloud}-${result.environment}:${result.run?.attempt ?? 1}`,
+    cardId: CARD_ID,
+    at: atMin(minute),
+    runId: RUN_ID,
+    result: {
+      schemaVersion: 1,
+      status: 'passed',
+      enforcement: 'hard',
+      findings: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 },
+      topFindings: [],
+      run: { id: RUN_ID, attempt: 1 },
+      ...result,
+    },
+  }),
+  plan: (
+    minute: number,
+    cloud: PlanSummary['cloud'],
+    environment: PlanSummary['environment'],
+    resources: Partial<PlanSummary['resources']> = {},
+    overrides: Partial<PlanSummary> = {},
+  ): PlanSummarized => {
+    const all = { add: [], change: [], destroy: [], replace: [], ...resources };
+    return {
+      type: 'PlanSummarized',
+      id: `plan:${cloud}-${environment}:${minute}`,
+      cardId: CARD_ID,
+      at: atMin(minute),
+      runId: RUN_ID,
+      summary: {
+        schemaVersion: 1,
+        cloud,
+        environment,
+        counts: {
+          add: all.add.length,
+          change: all.change.length,
+          destroy: all.destroy.length,
+          replace: all.replace.length,
+        },
+        resources: all,
+        run: { id: RUN_ID, attempt: 1 },
+        ...overrides,
+      },
+    };
+  },
+  outputs: (
+    minute: number,
+    cloud: TerraformOutputs['cloud'],
+    environment: TerraformOutputs['environment'],
+    values: Record<string, unknown>,
+    excludedSensitive: string[] = [],
+  ): OutputsPublished => ({
+    type: 'OutputsPublished',
+    id: `outputs:${cloud}-${environment}`,
+    cardId: CARD_ID,
+    at: atMin(minute),
+    runId: RUN_ID,
+    outputs: {
+      schemaVersion: 1,
+      cloud,
+      environment,
+      outputs: Object.fromEntries(Object.entries(values).map(([name, value]) => [name, { value }])),
+      excludedSensitive,
+      run: { id: RUN_ID, attempt: 1 },
+    },
+  }),
+  problem: (
+    minute: number,
+    artifact: string,
+    problem: ArtifactProblem['problem'] = 'missing',
+    detail = `no artifact named ${artifact} in run ${RUN_ID}`,
+  ): ArtifactProblem => ({
+    type: 'ArtifactProblem',
+    id: `artifact-problem:${artifact}:${problem}`,
+    cardId: CARD_ID,
+    at: atMin(minute),
+    runId: RUN_ID,
+    artifact,
+    problem,
+    detail,
+  }),
+};
+
+export const finding = (
+  id: string,
+  severity: Finding['severity'],
+  resource?: string,
+  title?: string,
+): Finding => ({
+  id,
+  severity,
+  message: title ?? `${id} finding`,
+  ...(title ? { title } : {}),
+  ...(resource ? { resource } : {}),
+});

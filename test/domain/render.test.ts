@@ -290,6 +290,11 @@ const anyCard: fc.Arbitrary<Card> = fc
     version: 1,
     isTerminal: ['Succeeded', 'Failed', 'Errored', 'Aborted', 'Rejected'].includes(fields.phase),
     appliedEventIds: [],
+    jobs: [],
+    gateReports: [],
+    plans: [],
+    outputs: [],
+    artifactProblems: [],
   }));
 
 describe('renderCard: Slack limits hold for any card (property)', () => {
