@@ -10,8 +10,8 @@ import { AuditLog } from '../audit/stream.js';
 import { CardService, type CardPublisher } from '../cards/service.js';
 import { CardStore } from '../cards/store.js';
 import type { Config } from '../config/load.js';
-import { isTerminalCardPhase, type Card } from '../domain/card.js';
-import { renderCard } from '../domain/render.js';
+import { isTerminalCardPhase } from '../domain/card.js';
+import { renderCard, renderFailureAlert, renderOutputsThread, renderSuccessLine } from '../domain/render.js';
 import { loadKubeConfig, KubernetesKargoGateway } from '../kargo/client.js';
 import type { KargoGateway } from '../kargo/gateway.js';
 import { createMetrics, type Metrics } from '../metrics.js';
@@ -57,23 +57,6 @@ export const cardKey = (cardId: string): string => `card-${cardId}`;
 export const messageLink = (channel: string, ts: string): string =>
   `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
 
-function alertText(card: Card): string | undefined {
-  const who = `<@${card.request?.requestedBy.slackUserId ?? 'unknown'}>`;
-  const target = card.promotion?.name ?? card.id;
-  switch (card.phase) {
-    case 'Rejected':
-      return `:x: Promotion to *${card.environment ?? '?'}* requested by ${who} was refused: ${card.rejection?.reason ?? 'no reason given'}`;
-    case 'Failed':
-    case 'Errored':
-    case 'Aborted':
-      return `:rotating_light: Promotion *${target}* to *${card.environment ?? '?'}* ${card.phase.toLowerCase()}${
-        card.phaseMessage ? `: ${card.phaseMessage}` : ''
-      }${card.run?.url ? ` — <${card.run.url}|GitHub run>` : ''}`;
-    default:
-      return undefined;
-  }
-}
-
 export async function startWorker(
   config: Config,
   logger: Logger,
@@ -103,11 +86,16 @@ export async function startWorker(
   const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
   const store = new CardStore(redis, prefix);
 
+  const cardUrl = async (cardId: string): Promise<string | undefined> => {
+    const posted = await notifier.lookup('deployments', cardKey(cardId));
+    return posted ? messageLink(posted.channel, posted.ts) : undefined;
+  };
   const publisher: CardPublisher = {
     async publishCard(cardId) {
       const card = await store.load(cardId);
       if (!card) return;
-      const message = renderCard(card, { ...(config.kargo.url ? { kargoUrl: config.kargo.url } : {}) });
+      const kargoUrl = config.kargo.url ? { kargoUrl: config.kargo.url } : {};
+      const message = renderCard(card, kargoUrl);
       await notifier.upsert({
         channel: 'deployments',
         key: cardKey(cardId),
@@ -115,9 +103,38 @@ export async function startWorker(
         blocks: message.blocks,
         version: card.version,
       });
-      if (isTerminalCardPhase(card.phase)) {
-        const alert = alertText(card);
-        if (alert) await notifier.post({ channel: 'alerts', key: `alert-${cardId}`, text: alert });
+      // Terraform outputs go into the card's thread, once per outputs artifact received.
+      const outputs = card.outputs.length > 0 ? renderOutputsThread(card) : undefined;
+      if (outputs) {
+        await notifier.post({
+          channel: 'deployments',
+          key: `outputs-${cardId}-${card.outputs.length}`,
+          threadKey: cardKey(cardId),
+          text: outputs.text,
+          blocks: outputs.blocks,
+        });
+      }
+      if (!isTerminalCardPhase(card.phase)) return;
+      const link = await cardUrl(cardId);
+      const around = { ...kargoUrl, ...(link ? { cardUrl: link } : {}) };
+      if (card.phase === 'Succeeded') {
+        const line = renderSuccessLine(card, around);
+        await notifier.post({
+          channel: 'deployments',
+          key: `success-${cardId}`,
+          text: line.text,
+          blocks: line.blocks,
+        });
+      } else if (!card.run || card.run.status === 'completed' || card.phase === 'Rejected') {
+        // Wait for the run's own ending (jobs and failed step known) so the alert can name the failed
+        // job and link it; a promotion that never started a run is alerted at once.
+        const alert = renderFailureAlert(card, around);
+        await notifier.post({
+          channel: 'alerts',
+          key: `alert-${cardId}`,
+          text: alert.text,
+          blocks: alert.blocks,
+        });
       }
     },
   };

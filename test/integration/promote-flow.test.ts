@@ -105,7 +105,9 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
   const auditRecords = async (): Promise<AuditRecord[]> =>
     (await audit.read({ count: 1000 })).map((e) => e.record);
 
-  const cardMessages = () => slack.messages(DEPLOYS).filter((m) => m.bot_id);
+  const keyOf = (m: StandInMessage): string =>
+    String((m.metadata as { event_payload?: { key?: string } } | undefined)?.event_payload?.key ?? '');
+  const cardMessages = () => slack.messages(DEPLOYS).filter((m) => m.bot_id && keyOf(m).startsWith('card-'));
 
   beforeAll(async () => {
     const e = env();
@@ -276,7 +278,13 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
     expect(card.updateCount).toBeGreaterThan(0);
     expect(textOf(card)).toContain('frozen-tauntaun');
     expect(textOf(card)).toContain('actions/runs/424242');
-    expect(slack.calls('chat.postMessage').filter((c) => c.args.channel === DEPLOYS)).toHaveLength(1);
+    // ... plus one short success line beside it, linking the card.
+    const success = await eventually(
+      () => slack.messages(DEPLOYS).find((m) => keyOf(m).startsWith('success-')),
+      'the success line',
+    );
+    expect(success.text).toMatch(/frozen-tauntaun → dev/);
+    expect(slack.calls('chat.postMessage').filter((c) => c.args.channel === DEPLOYS)).toHaveLength(2);
 
     // Every step is in the audit stream, and mirrored to #infra-audit.
     const records = await auditRecords();
