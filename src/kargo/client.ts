@@ -43,7 +43,13 @@ import {
   type KargoStage,
 } from './mapping.js';
 import { buildPromotionName, isValidLabelValue, requestIdLabelValue } from './promotion-name.js';
-import { startListWatch, type BackoffOptions, type ListResult, type ListWatchHandle, type WatchLogger } from './watch.js';
+import {
+  startListWatch,
+  type BackoffOptions,
+  type ListResult,
+  type ListWatchHandle,
+  type WatchLogger,
+} from './watch.js';
 
 export type { ListWatchHandle, WatchLogger } from './watch.js';
 
@@ -147,7 +153,11 @@ export class KubernetesKargoGateway implements KargoGateway {
     if (!query) return undefined;
     const ctx: ErrorContext = { operation: `find Freight "${query}"` };
     if (isValidLabelValue(query)) {
-      const { items } = await this.listAll<KargoFreight>(PLURAL.freights, { labelSelector: `${LABEL_ALIAS}=${query}` }, ctx);
+      const { items } = await this.listAll<KargoFreight>(
+        PLURAL.freights,
+        { labelSelector: `${LABEL_ALIAS}=${query}` },
+        ctx,
+      );
       const found = items.sort(compareFreightNewestFirst)[0];
       if (found) return toFreightSummary(found);
     }
@@ -204,11 +214,19 @@ export class KubernetesKargoGateway implements KargoGateway {
   async createPromotion(input: CreatePromotionInput): Promise<PromotionSummary> {
     const { stage: stageName, freight: freightName, requestId, requestedBy } = input;
     if (!stageName || !freightName || !requestId) {
-      throw new ChatOpsError(ErrorCode.Internal, 'createPromotion: stage, freight and requestId are required');
+      throw new ChatOpsError(
+        ErrorCode.Internal,
+        'createPromotion: stage, freight and requestId are required',
+      );
     }
     let name: string;
     try {
-      name = buildPromotionName({ stage: stageName, freight: freightName, requestId, requestedAt: input.requestedAt });
+      name = buildPromotionName({
+        stage: stageName,
+        freight: freightName,
+        requestId,
+        requestedAt: input.requestedAt,
+      });
     } catch (err) {
       throw new ChatOpsError(ErrorCode.Internal, `createPromotion: ${(err as Error).message}`, err);
     }
@@ -222,7 +240,11 @@ export class KubernetesKargoGateway implements KargoGateway {
       resource: 'stage',
       name: stageName,
     });
-    if (!stage) throw new ChatOpsError(ErrorCode.StageNotFound, `Stage "${stageName}" not found in project "${this.project}"`);
+    if (!stage)
+      throw new ChatOpsError(
+        ErrorCode.StageNotFound,
+        `Stage "${stageName}" not found in project "${this.project}"`,
+      );
     const steps = stage.spec?.promotionTemplate?.spec?.steps ?? [];
     if (steps.length === 0) {
       throw new ChatOpsError(
@@ -236,7 +258,10 @@ export class KubernetesKargoGateway implements KargoGateway {
       name: freightName,
     });
     if (!freight) {
-      throw new ChatOpsError(ErrorCode.FreightNotFound, `Freight "${freightName}" not found in project "${this.project}"`);
+      throw new ChatOpsError(
+        ErrorCode.FreightNotFound,
+        `Freight "${freightName}" not found in project "${this.project}"`,
+      );
     }
 
     const body: KargoPromotion = {
@@ -260,7 +285,10 @@ export class KubernetesKargoGateway implements KargoGateway {
         ...this.resource(PLURAL.promotions),
         body,
       })) as KargoPromotion;
-      this.logger?.info?.({ promotion: created.metadata?.name, requestId, stage: stageName }, 'kargo: Promotion created');
+      this.logger?.info?.(
+        { promotion: created.metadata?.name, requestId, stage: stageName },
+        'kargo: Promotion created',
+      );
       return toPromotionSummary(created);
     } catch (err) {
       if (!isAlreadyExists(err)) throw toChatOpsError(err, { operation });
@@ -278,7 +306,10 @@ export class KubernetesKargoGateway implements KargoGateway {
       throw new ChatOpsError(ErrorCode.Internal, `Promotion "${name}" exists but belongs to another request`);
     }
     // It existed a moment ago and is gone now (deleted in between): transient, let the queue retry.
-    throw new ChatOpsError(ErrorCode.KargoUnavailable, `Promotion "${name}" vanished while being created; retry`);
+    throw new ChatOpsError(
+      ErrorCode.KargoUnavailable,
+      `Promotion "${name}" vanished while being created; retry`,
+    );
   }
 
   // ---- watches -----------------------------------------------------------------------------------------
@@ -344,8 +375,9 @@ export class KubernetesKargoGateway implements KargoGateway {
       .filter((p) => p.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === requestId)
       .sort(
         (a, b) =>
-          String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')) ||
-          (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+          String(a.metadata?.creationTimestamp ?? '').localeCompare(
+            String(b.metadata?.creationTimestamp ?? ''),
+          ) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
       )[0];
   }
 

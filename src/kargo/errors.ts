@@ -42,7 +42,8 @@ const NETWORK_CODES = new Set([
 
 const NOT_PERMITTED_TO_PROMOTE = /is not permitted to \w+ Promotions for Stage/i;
 const FREIGHT_NOT_AVAILABLE = /Freight\b.*\bis not available to (this )?Stage/i;
-const STAGE_NOT_FOUND = /could not find Stage|Stage "[^"]*" not found|stages\.kargo\.akuity\.io "[^"]*" not found/i;
+const STAGE_NOT_FOUND =
+  /could not find Stage|Stage "[^"]*" not found|stages\.kargo\.akuity\.io "[^"]*" not found/i;
 const NO_PROMOTION_STEPS = /defines no promotion steps/i;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -128,11 +129,16 @@ export function toChatOpsError(error: unknown, context: ErrorContext): ChatOpsEr
   const causes = status?.details?.causes ?? [];
   const texts = [message, ...causes.map((c) => c.message ?? '')].join('\n');
   const what = context.operation;
-  const fieldIs = (prefix: string) => causes.some((c) => c.field === prefix || c.field?.startsWith(`${prefix}.`));
+  const fieldIs = (prefix: string) =>
+    causes.some((c) => c.field === prefix || c.field?.startsWith(`${prefix}.`));
 
   if (code === undefined) {
     if (isNetworkError(error)) {
-      return new ChatOpsError(ErrorCode.KargoUnavailable, `Kubernetes API unreachable (${what}): ${message}`, error);
+      return new ChatOpsError(
+        ErrorCode.KargoUnavailable,
+        `Kubernetes API unreachable (${what}): ${message}`,
+        error,
+      );
     }
     return new ChatOpsError(ErrorCode.Internal, `${what} failed: ${message}`, error);
   }
@@ -190,7 +196,15 @@ export function toChatOpsError(error: unknown, context: ErrorContext): ChatOpsEr
     );
   }
   if (code === 408 || code === 409 || code === 429 || code >= 500) {
-    return new ChatOpsError(ErrorCode.KargoUnavailable, `Kubernetes API error ${code} (${what}): ${message}`, error);
+    return new ChatOpsError(
+      ErrorCode.KargoUnavailable,
+      `Kubernetes API error ${code} (${what}): ${message}`,
+      error,
+    );
   }
-  return new ChatOpsError(ErrorCode.KargoRejected, `Kubernetes API error ${code} (${what}): ${message}`, error);
+  return new ChatOpsError(
+    ErrorCode.KargoRejected,
+    `Kubernetes API error ${code} (${what}): ${message}`,
+    error,
+  );
 }

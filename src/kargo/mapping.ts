@@ -1,7 +1,13 @@
 // Kubernetes objects (kargo.akuity.io/v1alpha1 and core/v1 Event, as plain JSON) → the domain summaries.
 // Pure: no I/O. Field names follow the vendored CRDs (../shared/vendor/kargo-crds, Kargo v1.11.2); every
 // field is treated as optional because older Kargo versions (1.9, 1.10) and half-reconciled objects lack some.
-import type { FreightCommit, FreightSummary, PromotionPhase, PromotionSummary, StageSummary } from '../domain/types.js';
+import type {
+  FreightCommit,
+  FreightSummary,
+  PromotionPhase,
+  PromotionSummary,
+  StageSummary,
+} from '../domain/types.js';
 import type { KubernetesEventSummary } from './gateway.js';
 
 export const KARGO_GROUP = 'kargo.akuity.io';
@@ -86,8 +92,15 @@ export interface KargoStage {
     promotionTemplate?: { spec?: { vars?: ExpressionVariable[]; steps?: PromotionStep[] } };
   };
   status?: {
-    freightHistory?: Array<{ id?: string; items?: Record<string, { name?: string; origin?: FreightOrigin }> }>;
-    currentPromotion?: { name?: string; finishedAt?: string; status?: { phase?: string; finishedAt?: string } };
+    freightHistory?: Array<{
+      id?: string;
+      items?: Record<string, { name?: string; origin?: FreightOrigin }>;
+    }>;
+    currentPromotion?: {
+      name?: string;
+      finishedAt?: string;
+      status?: { phase?: string; finishedAt?: string };
+    };
     lastPromotion?: { name?: string; finishedAt?: string; status?: { phase?: string; finishedAt?: string } };
     health?: { status?: string };
   };
@@ -137,8 +150,7 @@ export interface CoreEvent {
 }
 
 const PHASES: readonly PromotionPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Errored', 'Aborted'];
-const toPhase = (phase: string | undefined): PromotionPhase | undefined =>
-  PHASES.find((p) => p === phase);
+const toPhase = (phase: string | undefined): PromotionPhase | undefined => PHASES.find((p) => p === phase);
 
 /**
  * ISO 8601 string for a timestamp that may arrive as a string (raw JSON: kept as the API server wrote it) or a
@@ -159,7 +171,10 @@ function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-function copyMap<V extends object>(source: Record<string, V> | undefined, pick: (v: V) => V): Record<string, V> {
+function copyMap<V extends object>(
+  source: Record<string, V> | undefined,
+  pick: (v: V) => V,
+): Record<string, V> {
   const out: Record<string, V> = {};
   for (const [key, value] of Object.entries(source ?? {})) out[key] = compact(pick(value ?? ({} as V)));
   return out;
@@ -169,7 +184,13 @@ export function toFreightSummary(freight: KargoFreight): FreightSummary {
   const meta = freight.metadata ?? {};
   const alias = freight.alias ?? meta.labels?.[LABEL_ALIAS];
   const commits: FreightCommit[] = (freight.commits ?? []).map((c) =>
-    compact({ repoURL: c.repoURL ?? '', id: c.id ?? '', branch: c.branch, message: c.message, author: c.author }),
+    compact({
+      repoURL: c.repoURL ?? '',
+      id: c.id ?? '',
+      branch: c.branch,
+      message: c.message,
+      author: c.author,
+    }),
   );
   return compact({
     name: meta.name ?? '',
@@ -178,7 +199,10 @@ export function toFreightSummary(freight: KargoFreight): FreightSummary {
     createdAt: freightTime(freight) ?? '',
     commits,
     currentlyIn: copyMap(freight.status?.currentlyIn, (v) => ({ since: v.since })),
-    verifiedIn: copyMap(freight.status?.verifiedIn, (v) => ({ verifiedAt: v.verifiedAt, longestSoak: v.longestSoak })),
+    verifiedIn: copyMap(freight.status?.verifiedIn, (v) => ({
+      verifiedAt: v.verifiedAt,
+      longestSoak: v.longestSoak,
+    })),
     approvedFor: copyMap(freight.status?.approvedFor, (v) => ({ approvedAt: v.approvedAt })),
   });
 }
@@ -242,11 +266,25 @@ export function toPromotionSummary(promotion: KargoPromotion): PromotionSummary 
     const alias = stepAlias(step, i);
     const m = executed.get(alias);
     executed.delete(alias);
-    return compact({ alias, status: m?.status, message: m?.message, startedAt: m?.startedAt, finishedAt: m?.finishedAt });
+    return compact({
+      alias,
+      status: m?.status,
+      message: m?.message,
+      startedAt: m?.startedAt,
+      finishedAt: m?.finishedAt,
+    });
   });
   // Metadata for aliases the spec does not list (should not happen; keep them rather than lose them).
   for (const [alias, m] of executed) {
-    steps.push(compact({ alias, status: m.status, message: m.message, startedAt: m.startedAt, finishedAt: m.finishedAt }));
+    steps.push(
+      compact({
+        alias,
+        status: m.status,
+        message: m.message,
+        startedAt: m.startedAt,
+        finishedAt: m.finishedAt,
+      }),
+    );
   }
   const stepOutputs: Record<string, Record<string, unknown>> = {};
   for (const [alias, outputs] of Object.entries(status.state ?? {})) {
@@ -277,6 +315,7 @@ export function toEventSummary(event: CoreEvent): KubernetesEventSummary {
     involvedObject: { kind: event.involvedObject?.kind ?? '', name: event.involvedObject?.name ?? '' },
     annotations: { ...(event.metadata?.annotations ?? {}) },
     firstTimestamp: isoTime(event.firstTimestamp) ?? isoTime(event.eventTime),
-    lastTimestamp: isoTime(event.lastTimestamp) ?? isoTime(event.series?.lastObservedTime) ?? isoTime(event.eventTime),
+    lastTimestamp:
+      isoTime(event.lastTimestamp) ?? isoTime(event.series?.lastObservedTime) ?? isoTime(event.eventTime),
   });
 }

@@ -67,7 +67,11 @@ export interface ListWatchHandle extends WatchHandle {
  * Delay before retry number `attempt` (1-based): exponential from `initialMs`, capped at `maxMs`, with
  * "equal jitter" (half fixed, half random) so that many bots restarting together do not retry in lockstep.
  */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const initial = options.initialMs ?? 500;
   const max = options.maxMs ?? 30_000;
   const exp = Math.min(max, initial * 2 ** Math.max(0, attempt - 1));
@@ -196,7 +200,10 @@ export function startListWatch<Raw, T>(options: ListWatchOptions<Raw, T>): ListW
         abort = undefined;
         if (stopped) break;
         if (outcome === 'gone') {
-          log?.info?.({ watch: options.name, resourceVersion }, 'kargo watch: resourceVersion expired, re-listing');
+          log?.info?.(
+            { watch: options.name, resourceVersion },
+            'kargo watch: resourceVersion expired, re-listing',
+          );
           resourceVersion = undefined;
           continue;
         }
@@ -217,7 +224,10 @@ export function startListWatch<Raw, T>(options: ListWatchOptions<Raw, T>): ListW
         }
         failures++;
         const delay = backoffDelay(failures, options.backoff, random);
-        log?.warn({ err, watch: options.name, attempt: failures, delayMs: delay }, 'kargo watch failed; retrying');
+        log?.warn(
+          { err, watch: options.name, attempt: failures, delayMs: delay },
+          'kargo watch failed; retrying',
+        );
         await sleep(delay);
       }
     }

@@ -4,10 +4,21 @@
 import { describe, it, expect } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
 import { ChatOpsError, ErrorCode } from '../../src/domain/errors.js';
-import { isAlreadyExists, isGone, isNetworkError, toChatOpsError, type KubeStatus } from '../../src/kargo/errors.js';
+import {
+  isAlreadyExists,
+  isGone,
+  isNetworkError,
+  toChatOpsError,
+  type KubeStatus,
+} from '../../src/kargo/errors.js';
 
 const apiError = (status: KubeStatus): ApiException<string> =>
-  new ApiException<string>(status.code ?? 500, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', ...status }), {});
+  new ApiException<string>(
+    status.code ?? 500,
+    'Unknown API Status Code!',
+    JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', ...status }),
+    {},
+  );
 
 const ctx = { operation: 'create Promotion' };
 const promo = 'prod.01k3x9q8z5w7v2m4n6p8r0s2t4.f5f87aa';
@@ -22,7 +33,9 @@ describe('toChatOpsError: Kargo webhook answers', () => {
           `admission webhook "vpromotion.kargo.akuity.io" denied the request: Internal error occurred: ` +
           `Promotion.kargo.akuity.io "${promo}" is forbidden: subject "system:serviceaccount:chatops:chatops-bot" ` +
           `is not permitted to create Promotions for Stage "prod"`,
-        details: { causes: [{ message: 'subject ... is not permitted to create Promotions for Stage "prod"' }] },
+        details: {
+          causes: [{ message: 'subject ... is not permitted to create Promotions for Stage "prod"' }],
+        },
       }),
       ctx,
     );
@@ -43,7 +56,13 @@ describe('toChatOpsError: Kargo webhook answers', () => {
           name: promo,
           group: 'kargo.akuity.io',
           kind: 'Promotion',
-          causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: "f5f87aa23c": Freight is not available to this Stage', field: 'spec.freight' }],
+          causes: [
+            {
+              reason: 'FieldValueInvalid',
+              message: 'Invalid value: "f5f87aa23c": Freight is not available to this Stage',
+              field: 'spec.freight',
+            },
+          ],
         },
       }),
       ctx,
@@ -58,7 +77,9 @@ describe('toChatOpsError: Kargo webhook answers', () => {
         code: 422,
         reason: 'Invalid',
         message: `admission webhook "mpromotion.kargo.akuity.io" denied the request: Promotion.kargo.akuity.io "" is invalid: spec.stage: Invalid value: "qa": could not find Stage "qa" in namespace "gitops-infra"`,
-        details: { causes: [{ reason: 'FieldValueInvalid', field: 'spec.stage', message: 'could not find Stage' }] },
+        details: {
+          causes: [{ reason: 'FieldValueInvalid', field: 'spec.stage', message: 'could not find Stage' }],
+        },
       }),
       ctx,
     );
@@ -79,7 +100,12 @@ describe('toChatOpsError: Kargo webhook answers', () => {
 
   it('422 on spec.stage without a known message → StageNotFound', () => {
     const err = toChatOpsError(
-      apiError({ code: 422, reason: 'Invalid', message: 'x is invalid', details: { causes: [{ field: 'spec.stage', message: 'Invalid value' }] } }),
+      apiError({
+        code: 422,
+        reason: 'Invalid',
+        message: 'x is invalid',
+        details: { causes: [{ field: 'spec.stage', message: 'Invalid value' }] },
+      }),
       ctx,
     );
     expect(err.code).toBe(ErrorCode.StageNotFound);
@@ -103,7 +129,8 @@ describe('toChatOpsError: Kargo webhook answers', () => {
       apiError({
         code: 500,
         reason: 'InternalError',
-        message: 'Internal error occurred: failed calling webhook "mpromotion.kargo.akuity.io": failed to call webhook: Post "https://kargo-webhooks-server.kargo.svc:443/...": dial tcp 10.0.0.9:443: connect: connection refused',
+        message:
+          'Internal error occurred: failed calling webhook "mpromotion.kargo.akuity.io": failed to call webhook: Post "https://kargo-webhooks-server.kargo.svc:443/...": dial tcp 10.0.0.9:443: connect: connection refused',
       }),
       ctx,
     );
@@ -115,7 +142,11 @@ describe('toChatOpsError: Kargo webhook answers', () => {
 describe('toChatOpsError: Kubernetes answers', () => {
   it('403 RBAC → KargoRejected', () => {
     const err = toChatOpsError(
-      apiError({ code: 403, reason: 'Forbidden', message: 'promotions.kargo.akuity.io is forbidden: User "x" cannot create resource "promotions"' }),
+      apiError({
+        code: 403,
+        reason: 'Forbidden',
+        message: 'promotions.kargo.akuity.io is forbidden: User "x" cannot create resource "promotions"',
+      }),
       ctx,
     );
     expect(err.code).toBe(ErrorCode.KargoRejected);
@@ -128,21 +159,45 @@ describe('toChatOpsError: Kubernetes answers', () => {
   });
 
   it('404 maps to the addressed object', () => {
-    const notFound = (kind: string) => apiError({ code: 404, reason: 'NotFound', message: `${kind} "x" not found`, details: { name: 'x', group: 'kargo.akuity.io', kind } });
-    expect(toChatOpsError(notFound('stages'), { ...ctx, resource: 'stage', name: 'x' }).code).toBe(ErrorCode.StageNotFound);
-    expect(toChatOpsError(notFound('freights'), { ...ctx, resource: 'freight', name: 'x' }).code).toBe(ErrorCode.FreightNotFound);
+    const notFound = (kind: string) =>
+      apiError({
+        code: 404,
+        reason: 'NotFound',
+        message: `${kind} "x" not found`,
+        details: { name: 'x', group: 'kargo.akuity.io', kind },
+      });
+    expect(toChatOpsError(notFound('stages'), { ...ctx, resource: 'stage', name: 'x' }).code).toBe(
+      ErrorCode.StageNotFound,
+    );
+    expect(toChatOpsError(notFound('freights'), { ...ctx, resource: 'freight', name: 'x' }).code).toBe(
+      ErrorCode.FreightNotFound,
+    );
     // The project namespace itself is missing: not a user error about the stage.
     expect(
-      toChatOpsError(apiError({ code: 404, reason: 'NotFound', message: 'namespaces "nope" not found', details: { name: 'nope', kind: 'namespaces' } }), {
-        ...ctx,
-        resource: 'freight',
-      }).code,
+      toChatOpsError(
+        apiError({
+          code: 404,
+          reason: 'NotFound',
+          message: 'namespaces "nope" not found',
+          details: { name: 'nope', kind: 'namespaces' },
+        }),
+        {
+          ...ctx,
+          resource: 'freight',
+        },
+      ).code,
     ).toBe(ErrorCode.KargoRejected);
   });
 
   it('422 schema/CEL violations elsewhere → KargoRejected', () => {
     const err = toChatOpsError(
-      apiError({ code: 422, reason: 'Invalid', message: 'Promotion.kargo.akuity.io "p" is invalid: spec.steps[0]: Invalid value: "object": Promotion step must have uses set', details: { causes: [{ field: 'spec.steps[0]' }] } }),
+      apiError({
+        code: 422,
+        reason: 'Invalid',
+        message:
+          'Promotion.kargo.akuity.io "p" is invalid: spec.steps[0]: Invalid value: "object": Promotion step must have uses set',
+        details: { causes: [{ field: 'spec.steps[0]' }] },
+      }),
       ctx,
     );
     expect(err.code).toBe(ErrorCode.KargoRejected);
@@ -152,17 +207,23 @@ describe('toChatOpsError: Kubernetes answers', () => {
     for (const code of [429, 503, 504]) {
       expect(toChatOpsError(apiError({ code, message: 'busy' }), ctx).code).toBe(ErrorCode.KargoUnavailable);
     }
-    expect(toChatOpsError(apiError({ code: 409, reason: 'Conflict', message: 'the object has been modified' }), ctx).code).toBe(
-      ErrorCode.KargoUnavailable,
-    );
+    expect(
+      toChatOpsError(
+        apiError({ code: 409, reason: 'Conflict', message: 'the object has been modified' }),
+        ctx,
+      ).code,
+    ).toBe(ErrorCode.KargoUnavailable);
   });
 
   it('network errors → KargoUnavailable; programming errors → Internal', () => {
-    const refused = Object.assign(new Error('request to https://127.0.0.1:1/ failed, reason: connect ECONNREFUSED'), {
-      name: 'FetchError',
-      type: 'system',
-      code: 'ECONNREFUSED',
-    });
+    const refused = Object.assign(
+      new Error('request to https://127.0.0.1:1/ failed, reason: connect ECONNREFUSED'),
+      {
+        name: 'FetchError',
+        type: 'system',
+        code: 'ECONNREFUSED',
+      },
+    );
     expect(isNetworkError(refused)).toBe(true);
     expect(toChatOpsError(refused, ctx).code).toBe(ErrorCode.KargoUnavailable);
     expect(toChatOpsError(new TypeError('x is undefined'), ctx).code).toBe(ErrorCode.Internal);
@@ -182,8 +243,18 @@ describe('status predicates', () => {
 
   it('isGone for HTTP 410, a 410 watch ERROR Status, and the "too old" message', () => {
     expect(isGone(Object.assign(new Error('Gone'), { statusCode: 410 }))).toBe(true);
-    expect(isGone({ kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (2345)' })).toBe(true);
+    expect(
+      isGone({ kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (2345)' }),
+    ).toBe(true);
     expect(isGone({ kind: 'Status', code: 500, message: 'boom' })).toBe(false);
-    expect(isGone(new ChatOpsError(ErrorCode.KargoUnavailable, 'x', apiError({ code: 410, reason: 'Expired', message: 'continue expired' })))).toBe(true);
+    expect(
+      isGone(
+        new ChatOpsError(
+          ErrorCode.KargoUnavailable,
+          'x',
+          apiError({ code: 410, reason: 'Expired', message: 'continue expired' }),
+        ),
+      ),
+    ).toBe(true);
   });
 });

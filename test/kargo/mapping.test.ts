@@ -11,10 +11,23 @@ import {
 describe('toFreightSummary', () => {
   it('maps top-level fields, alias (field or label) and status maps', () => {
     const summary = toFreightSummary({
-      metadata: { name: 'abc123', creationTimestamp: '2026-11-20T10:00:00Z', labels: { 'kargo.akuity.io/alias': 'frozen-tauntaun' } },
+      metadata: {
+        name: 'abc123',
+        creationTimestamp: '2026-11-20T10:00:00Z',
+        labels: { 'kargo.akuity.io/alias': 'frozen-tauntaun' },
+      },
       origin: { kind: 'Warehouse', name: 'infra' },
       discoveredAt: '2026-11-20T09:59:00Z',
-      commits: [{ repoURL: 'https://github.com/o/r', id: 'deadbeef', branch: 'main', message: 'feat', author: 'a', tag: 'v1' }],
+      commits: [
+        {
+          repoURL: 'https://github.com/o/r',
+          id: 'deadbeef',
+          branch: 'main',
+          message: 'feat',
+          author: 'a',
+          tag: 'v1',
+        },
+      ],
       status: {
         currentlyIn: { dev: { since: '2026-11-21T00:00:00Z' } },
         verifiedIn: { dev: { verifiedAt: '2026-11-21T01:00:00Z' } },
@@ -26,7 +39,9 @@ describe('toFreightSummary', () => {
       alias: 'frozen-tauntaun',
       warehouse: 'infra',
       createdAt: '2026-11-20T09:59:00Z',
-      commits: [{ repoURL: 'https://github.com/o/r', id: 'deadbeef', branch: 'main', message: 'feat', author: 'a' }],
+      commits: [
+        { repoURL: 'https://github.com/o/r', id: 'deadbeef', branch: 'main', message: 'feat', author: 'a' },
+      ],
       currentlyIn: { dev: { since: '2026-11-21T00:00:00Z' } },
       verifiedIn: { dev: { verifiedAt: '2026-11-21T01:00:00Z' } },
       approvedFor: { prod: {} },
@@ -34,7 +49,11 @@ describe('toFreightSummary', () => {
   });
 
   it('falls back to creationTimestamp on Kargo ≤ 1.10 (no discoveredAt) and tolerates missing status', () => {
-    const summary = toFreightSummary({ metadata: { name: 'x', creationTimestamp: '2026-01-01T00:00:00Z' }, alias: 'a', origin: { kind: 'Warehouse', name: 'w' } });
+    const summary = toFreightSummary({
+      metadata: { name: 'x', creationTimestamp: '2026-01-01T00:00:00Z' },
+      alias: 'a',
+      origin: { kind: 'Warehouse', name: 'w' },
+    });
     expect(summary.createdAt).toBe('2026-01-01T00:00:00Z');
     expect(summary.currentlyIn).toEqual({});
     expect(summary.commits).toEqual([]);
@@ -62,18 +81,38 @@ describe('toStageSummary', () => {
     const summary = toStageSummary({
       metadata: { name: 'prod' },
       spec: {
-        requestedFreight: [{ origin: { kind: 'Warehouse', name: 'infra' }, sources: { stages: ['dev'], requiredSoakTime: '1h' } }],
+        requestedFreight: [
+          {
+            origin: { kind: 'Warehouse', name: 'infra' },
+            sources: { stages: ['dev'], requiredSoakTime: '1h' },
+          },
+        ],
       },
       status: {
-        freightHistory: [{ id: 'c1', items: { 'Warehouse/infra': { name: 'abc123', origin: { kind: 'Warehouse', name: 'infra' } } } }, { id: 'c0', items: { 'Warehouse/infra': { name: 'older' } } }],
+        freightHistory: [
+          {
+            id: 'c1',
+            items: { 'Warehouse/infra': { name: 'abc123', origin: { kind: 'Warehouse', name: 'infra' } } },
+          },
+          { id: 'c0', items: { 'Warehouse/infra': { name: 'older' } } },
+        ],
         currentPromotion: { name: 'prod.01k.abc1234' },
-        lastPromotion: { name: 'prod.01j.older00', finishedAt: '2026-11-01T00:00:00Z', status: { phase: 'Succeeded' } },
+        lastPromotion: {
+          name: 'prod.01j.older00',
+          finishedAt: '2026-11-01T00:00:00Z',
+          status: { phase: 'Succeeded' },
+        },
         health: { status: 'Healthy' },
       },
     });
     expect(summary).toEqual({
       name: 'prod',
-      requestedFreight: [{ origin: { kind: 'Warehouse', name: 'infra' }, sources: { stages: ['dev'], requiredSoakTime: '1h' } }],
+      requestedFreight: [
+        {
+          origin: { kind: 'Warehouse', name: 'infra' },
+          sources: { stages: ['dev'], requiredSoakTime: '1h' },
+        },
+      ],
       currentFreight: { 'Warehouse/infra': 'abc123' },
       currentPromotion: 'prod.01k.abc1234',
       lastPromotion: { name: 'prod.01j.older00', phase: 'Succeeded', finishedAt: '2026-11-01T00:00:00Z' },
@@ -85,11 +124,29 @@ describe('toStageSummary', () => {
 describe('toPromotionSummary', () => {
   it('lists every step of the spec (aliases as Kargo assigns them) merged with execution metadata, and step outputs', () => {
     const summary = toPromotionSummary({
-      metadata: { name: 'p', namespace: 'gitops-infra', creationTimestamp: '2026-11-27T09:00:00Z', resourceVersion: '42', annotations: { a: 'b' } },
-      spec: { stage: 'prod', freight: 'abc', steps: [{ uses: 'http', as: 'dispatch' }, { uses: 'http', as: 'waitRun' }, { uses: 'http' }] },
+      metadata: {
+        name: 'p',
+        namespace: 'gitops-infra',
+        creationTimestamp: '2026-11-27T09:00:00Z',
+        resourceVersion: '42',
+        annotations: { a: 'b' },
+      },
+      spec: {
+        stage: 'prod',
+        freight: 'abc',
+        steps: [{ uses: 'http', as: 'dispatch' }, { uses: 'http', as: 'waitRun' }, { uses: 'http' }],
+      },
       status: {
         phase: 'Running',
-        stepExecutionMetadata: [{ alias: 'dispatch', status: 'Succeeded', startedAt: '2026-11-27T09:00:01Z', finishedAt: '2026-11-27T09:00:02Z' }, { alias: 'waitRun', status: 'Running' }],
+        stepExecutionMetadata: [
+          {
+            alias: 'dispatch',
+            status: 'Succeeded',
+            startedAt: '2026-11-27T09:00:01Z',
+            finishedAt: '2026-11-27T09:00:02Z',
+          },
+          { alias: 'waitRun', status: 'Running' },
+        ],
         state: { dispatch: { runId: 123 }, ignored: 'scalar' },
       },
     });
@@ -102,7 +159,12 @@ describe('toPromotionSummary', () => {
       phase: 'Running',
       annotations: { a: 'b' },
       steps: [
-        { alias: 'dispatch', status: 'Succeeded', startedAt: '2026-11-27T09:00:01Z', finishedAt: '2026-11-27T09:00:02Z' },
+        {
+          alias: 'dispatch',
+          status: 'Succeeded',
+          startedAt: '2026-11-27T09:00:01Z',
+          finishedAt: '2026-11-27T09:00:02Z',
+        },
         { alias: 'waitRun', status: 'Running' },
         { alias: 'step-2' },
       ],
@@ -112,7 +174,11 @@ describe('toPromotionSummary', () => {
   });
 
   it('ignores unknown phases and takes the freight from status for origin-form Promotions', () => {
-    const summary = toPromotionSummary({ metadata: { name: 'p' }, spec: { stage: 'dev', origin: { kind: 'Warehouse', name: 'w' } }, status: { phase: 'Weird', freight: { name: 'resolved' } } });
+    const summary = toPromotionSummary({
+      metadata: { name: 'p' },
+      spec: { stage: 'dev', origin: { kind: 'Warehouse', name: 'w' } },
+      status: { phase: 'Weird', freight: { name: 'resolved' } },
+    });
     expect(summary.phase).toBeUndefined();
     expect(summary.freight).toBe('resolved');
   });
@@ -140,12 +206,20 @@ describe('toEventSummary', () => {
   });
 
   it('keeps sub-second precision of Date timestamps when there is some', () => {
-    const summary = toEventSummary({ metadata: { name: 'e' }, reason: 'R', firstTimestamp: new Date('2026-11-27T09:00:00.250Z') });
+    const summary = toEventSummary({
+      metadata: { name: 'e' },
+      reason: 'R',
+      firstTimestamp: new Date('2026-11-27T09:00:00.250Z'),
+    });
     expect(summary.firstTimestamp).toBe('2026-11-27T09:00:00.250Z');
   });
 
   it('falls back to eventTime for events.k8s.io-style events', () => {
-    const summary = toEventSummary({ metadata: { name: 'e' }, reason: 'R', eventTime: '2026-11-27T09:00:00.000000Z' });
+    const summary = toEventSummary({
+      metadata: { name: 'e' },
+      reason: 'R',
+      eventTime: '2026-11-27T09:00:00.000000Z',
+    });
     expect(summary.firstTimestamp).toBe('2026-11-27T09:00:00.000000Z');
     expect(summary.lastTimestamp).toBe('2026-11-27T09:00:00.000000Z');
   });

@@ -38,12 +38,16 @@ describe('encodeUlid', () => {
 
   it('round-trips the time part and sorts like the time (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (a, b) => {
-        const ua = encodeUlid(a, new Uint8Array(10));
-        const ub = encodeUlid(b, new Uint8Array(10));
-        expect(ulidTime(ua)).toBe(a);
-        expect(Math.sign(ua.localeCompare(ub, 'en'))).toBe(Math.sign(a - b));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        (a, b) => {
+          const ua = encodeUlid(a, new Uint8Array(10));
+          const ub = encodeUlid(b, new Uint8Array(10));
+          expect(ulidTime(ua)).toBe(a);
+          expect(Math.sign(ua.localeCompare(ub, 'en'))).toBe(Math.sign(a - b));
+        },
+      ),
     );
   });
 });
@@ -107,17 +111,27 @@ describe('promotionName', () => {
       .stringMatching(/^[a-z0-9]([-a-z0-9]{0,250}[a-z0-9])?$/)
       .filter((s) => s.length >= 1 && s.length <= 253);
     fc.assert(
-      fc.property(stageName, fc.string({ minLength: 1 }), fc.date({ min: new Date(0), max: new Date(2 ** 46), noInvalidDate: true }), (stage, requestId, at) => {
-        const name = buildPromotionName({ stage, freight: FREIGHT, requestId, requestedAt: at });
-        expect(name.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
-        expect(name).toMatch(DNS_SUBDOMAIN);
-        expect(name.endsWith('.f5f87aa')).toBe(true);
-      }),
+      fc.property(
+        stageName,
+        fc.string({ minLength: 1 }),
+        fc.date({ min: new Date(0), max: new Date(2 ** 46), noInvalidDate: true }),
+        (stage, requestId, at) => {
+          const name = buildPromotionName({ stage, freight: FREIGHT, requestId, requestedAt: at });
+          expect(name.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
+          expect(name).toMatch(DNS_SUBDOMAIN);
+          expect(name.endsWith('.f5f87aa')).toBe(true);
+        },
+      ),
     );
   });
 
   it('buildPromotionName is stable for a request', () => {
-    const input = { stage: 'prod', freight: FREIGHT, requestId: 'promote:T1:C1:1732700000.000100', requestedAt: '2026-11-27T09:15:00Z' };
+    const input = {
+      stage: 'prod',
+      freight: FREIGHT,
+      requestId: 'promote:T1:C1:1732700000.000100',
+      requestedAt: '2026-11-27T09:15:00Z',
+    };
     expect(buildPromotionName(input)).toBe(buildPromotionName({ ...input }));
     expect(buildPromotionName(input)).toMatch(/^prod\.[0-9a-z]{26}\.f5f87aa$/);
   });

@@ -10,10 +10,7 @@ interface Obj {
 }
 const obj = (name: string, rv: string): Obj => ({ metadata: { name, resourceVersion: rv } });
 
-type Step =
-  | { events: Array<[string, unknown]>; end?: unknown }
-  | { httpError: number }
-  | { hang: true };
+type Step = { events: Array<[string, unknown]>; end?: unknown } | { httpError: number } | { hang: true };
 
 /** A Watch whose successive watch() calls play the given steps; records the query of each call. */
 function scriptedWatch(steps: Step[]) {
@@ -33,7 +30,9 @@ function scriptedWatch(steps: Step[]) {
         return controller;
       }
       if ('hang' in step) {
-        controller.signal.addEventListener('abort', () => done(Object.assign(new Error('aborted'), { name: 'AbortError' })));
+        controller.signal.addEventListener('abort', () =>
+          done(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+        );
         return controller;
       }
       setTimeout(() => {
@@ -64,7 +63,8 @@ function collector() {
   };
 }
 
-const describeEvent = (e: WatchEvent<string>) => (e.type === 'RESYNC' ? `RESYNC[${e.objects.join(',')}]` : `${e.type}:${e.object}`);
+const describeEvent = (e: WatchEvent<string>) =>
+  e.type === 'RESYNC' ? `RESYNC[${e.objects.join(',')}]` : `${e.type}:${e.object}`;
 
 describe('startListWatch', () => {
   it('lists (RESYNC), watches from the list RV, resumes from the last RV seen (bookmarks too), re-lists on 410', async () => {
@@ -74,9 +74,21 @@ describe('startListWatch', () => {
     ];
     const { watch, calls } = scriptedWatch([
       // 1st watch: an event, a bookmark, then the server closes normally.
-      { events: [['ADDED', obj('b', '11')], ['BOOKMARK', { metadata: { resourceVersion: '20' } }]] },
+      {
+        events: [
+          ['ADDED', obj('b', '11')],
+          ['BOOKMARK', { metadata: { resourceVersion: '20' } }],
+        ],
+      },
       // 2nd watch (resumed at 20): expired → ERROR 410 then close.
-      { events: [['ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 20 (35)' }]] },
+      {
+        events: [
+          [
+            'ERROR',
+            { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 20 (35)' },
+          ],
+        ],
+      },
       // 3rd watch after the re-list (at 40): one modification.
       { events: [['MODIFIED', obj('b', '41')]] },
     ]);
@@ -151,7 +163,15 @@ describe('startListWatch', () => {
   });
 
   it('filters client-side, keeps going when a handler throws, and delivers in order to async handlers', async () => {
-    const { watch } = scriptedWatch([{ events: [['ADDED', obj('keep-1', '2')], ['ADDED', obj('drop', '3')], ['ADDED', obj('keep-2', '4')]] }]);
+    const { watch } = scriptedWatch([
+      {
+        events: [
+          ['ADDED', obj('keep-1', '2')],
+          ['ADDED', obj('drop', '3')],
+          ['ADDED', obj('keep-2', '4')],
+        ],
+      },
+    ]);
     const seen: string[] = [];
     let resolveDone!: () => void;
     const finished = new Promise<void>((r) => (resolveDone = r));

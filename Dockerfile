@@ -1,0 +1,66 @@
+# syntax=docker/dockerfile:1
+# The ChatOps bot's image: one image, three roles (`web`, `worker`, `all`), chosen by the command:
+#   docker run IMAGE web | worker | all        (default: all, for small installs)
+# Build: docker build -t chatops-bot:$(node -p "require('./package.json').version") .
+# Checked without a Docker engine by test/deploy/dockerfile.test.ts (stages, user, healthcheck, pins, COPY
+# sources); see deploy/README.md for pushing it and running it next to Kargo.
+#
+# Base image: Debian 12 "slim" (glibc: the prebuilt native addon msgpackr-extract that BullMQ's msgpackr loads
+# is published for glibc linux-x64/arm64; no compiler is needed anywhere in this build).
+# Pinned to an exact Node release tag, the same Node the project is developed and tested on (node --version).
+# NOT pinned by digest: no registry could be reached to read and verify one when this was written. To pin,
+# take the digest from your own registry mirror and write it as node:20.20.2-bookworm-slim@sha256:<digest>.
+# Node 20 is past its end of life (2026-04-30); moving to 22 or 24 is one line here plus `engines`.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---- deps: every dependency, dev included (tsc), exactly as locked ----------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the compiler needs none of the install scripts (esbuild, @parcel/watcher, classic-level
+# are dev tools for tests), and no third-party code runs at build time.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund
+
+# ---- build: TypeScript → dist/ (npm run build = tsc -p tsconfig.build.json) ---------------------------------
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- prod-deps: runtime dependencies only -----------------------------------------------------------------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The only runtime package with an install script is msgpackr-extract (optional); its script merely looks for
+# the prebuilt binary that npm already installed as @msgpackr-extract/msgpackr-extract-linux-<arch>.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime ----------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    WORKER_PORT=3001
+WORKDIR /app
+# A fixed, unprivileged uid/gid (10001) that matches runAsUser in deploy/*.yaml. Files stay owned by root, so
+# the process cannot modify its own code; it writes nothing to disk (logs go to stdout).
+RUN groupadd --system --gid 10001 chatops \
+ && useradd --system --uid 10001 --gid chatops --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin chatops
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# package.json carries "type": "module": without it Node would load dist/*.js as CommonJS.
+COPY package.json ./
+# JSON Schemas of the workflow's artifacts, read at run time by dist/artifacts/validate.js (../../schemas).
+COPY schemas ./schemas
+USER 10001:10001
+# web: Slack, GitHub webhook, /healthz /readyz /metrics on PORT; worker: /healthz /readyz /metrics on WORKER_PORT.
+EXPOSE 3000 3001
+# Liveness for plain Docker (Kubernetes uses the probes in deploy/ instead). Node, not curl: the slim image has
+# no curl. It checks PORT; a `worker`-only container sets HEALTHCHECK_PORT to its WORKER_PORT
+# (docker-compose.yml does).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "const port = process.env.HEALTHCHECK_PORT || process.env.PORT || 3000; const req = require('node:http').get({ host: '127.0.0.1', port, path: '/healthz', timeout: 4000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)); req.on('timeout', () => req.destroy(new Error('timeout'))); req.on('error', () => process.exit(1));"]
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["all"]
