@@ -13,4 +13,23 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The sandbox console's page: plain browser JavaScript, served as is.
+    files: ['src/sandbox/console/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        URLSearchParams: 'readonly',
+        Element: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
 );

@@ -135,6 +135,17 @@ export interface RecordedCall {
   at: number;
 }
 
+/** A modal opened with views.open (see "views (modals) and the change feed"). */
+export interface StandInView {
+  id: string;
+  /** Whose trigger_id opened it: the user who sees it. */
+  user: string;
+  /** The view as Slack returns it from views.open / views.update. */
+  view: Record<string, unknown>;
+  openedAt: number;
+  closed: boolean;
+}
+
 interface InjectOptions {
   /** How many calls the fault applies to. Default 1. */
   times?: number;
@@ -401,7 +412,9 @@ export class SlackStandIn {
   /** Adds a message written by a person (the bot may not update it: `cant_update_message`). */
   seedMessage(channel: string, msg: { user: string; text: string; thread_ts?: string }): StandInMessage {
     const state = this.channelState(channel);
-    return this.store(state, { text: msg.text, user: msg.user, thread_ts: msg.thread_ts });
+    const stored = this.store(state, { text: msg.text, user: msg.user, thread_ts: msg.thread_ts });
+    this.changed();
+    return stored;
   }
 
   /** A response_url for a slash command or interaction, as Slack would send in the payload. */
@@ -421,6 +434,9 @@ export class SlackStandIn {
     this.penaltyUntil.clear();
     this.buckets.clear();
     this.responseUrls.clear();
+    this.views.clear();
+    this.triggers.clear();
+    this.changed();
   }
 
   async close(): Promise<void> {
@@ -428,6 +444,128 @@ export class SlackStandIn {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+  }
+
+  // ── views (modals) and the change feed ──────────────────────────────────────────────────────────
+  // Added for the browser console (src/sandbox/console): onChange tells it when to refresh, and views.open /
+  // views.update record modals per user so the console can show them and submit them back to the bot.
+  // Slack's documented behaviour: a trigger_id is good for 3 seconds and one exchange
+  // (expired_trigger_id / exchanged_trigger_id); an unknown one answers invalid_trigger_id; views.update
+  // takes view_id or external_id and refuses a stale `hash` (hash_conflict).
+
+  private changeListeners = new Set<() => void>();
+  private views = new Map<string, StandInView>();
+  private triggers = new Map<string, { user: string; issuedAt: number; used: boolean }>();
+
+  /** Calls `listener` after anything that may change what a Slack client shows. Returns unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own business; the stand-in keeps serving.
+      }
+    }
+  }
+
+  /** A trigger_id for an interaction by `user`, as Slack puts in the payload; views.open accepts it once. */
+  issueTriggerId(user: string): string {
+    const id = `${Math.floor(this.now())}.${randomBytes(4).readUInt32BE()}.${randomBytes(16).toString('hex')}`;
+    this.triggers.set(id, { user, issuedAt: this.now(), used: false });
+    return id;
+  }
+
+  /** Modals that are open (optionally for one user), oldest first; the last one is on top. */
+  openViews(user?: string): StandInView[] {
+    return [...this.views.values()].filter((v) => !v.closed && (!user || v.user === user));
+  }
+
+  /** What Slack does when the user cancels a modal or a view_submission ack closes it. */
+  closeView(viewId: string): void {
+    const view = this.views.get(viewId);
+    if (view && !view.closed) {
+      view.closed = true;
+      this.changed();
+    }
+  }
+
+  /** A view_submission ack with `response_action: 'update'`: the modal shows the new view. */
+  replaceView(viewId: string, view: Record<string, unknown>): StandInView {
+    const current = this.views.get(viewId);
+    if (!current || current.closed) throw new Error(`stand-in has no open view ${viewId}`);
+    current.view = this.wireView(viewId, view, current.view);
+    this.changed();
+    return current;
+  }
+
+  private viewsOpen(a: Record<string, unknown>): Record<string, unknown> {
+    const triggerId = typeof a.trigger_id === 'string' ? a.trigger_id : '';
+    const view = parseView(a.view);
+    if (!triggerId || !view) throw new SlackApiError('invalid_arguments');
+    const trigger = this.triggers.get(triggerId);
+    if (!trigger) throw new SlackApiError('invalid_trigger_id');
+    if (trigger.used) throw new SlackApiError('exchanged_trigger_id');
+    if (this.now() - trigger.issuedAt > 3_000) throw new SlackApiError('expired_trigger_id');
+    trigger.used = true;
+    const id = `V${randomBytes(5).toString('hex').toUpperCase()}`;
+    const stored: StandInView = {
+      id,
+      user: trigger.user,
+      view: this.wireView(id, view),
+      openedAt: this.now(),
+      closed: false,
+    };
+    this.views.set(id, stored);
+    return { view: stored.view };
+  }
+
+  private viewsUpdate(a: Record<string, unknown>): Record<string, unknown> {
+    const view = parseView(a.view);
+    if (!view) throw new SlackApiError('invalid_arguments');
+    const current =
+      typeof a.view_id === 'string' && a.view_id !== ''
+        ? this.views.get(a.view_id)
+        : [...this.views.values()].find((v) => a.external_id && v.view.external_id === a.external_id);
+    if (!current) throw new SlackApiError('not_found');
+    if (typeof a.hash === 'string' && a.hash !== '' && a.hash !== current.view.hash) {
+      throw new SlackApiError('hash_conflict');
+    }
+    current.view = this.wireView(current.id, view, current.view);
+    return { view: current.view };
+  }
+
+  /** A view as Slack returns it: the app's fields plus id, hash, state and the app/team ids. */
+  private wireView(
+    id: string,
+    view: Record<string, unknown>,
+    previous?: Record<string, unknown>,
+  ): Record<string, unknown> {
+    return {
+      id,
+      team_id: this.team.id,
+      type: view.type,
+      title: view.title,
+      ...(view.submit !== undefined ? { submit: view.submit } : {}),
+      ...(view.close !== undefined ? { close: view.close } : {}),
+      blocks: view.blocks,
+      private_metadata: typeof view.private_metadata === 'string' ? view.private_metadata : '',
+      callback_id: typeof view.callback_id === 'string' ? view.callback_id : '',
+      state: { values: {} },
+      hash: `${Math.floor(this.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+      clear_on_close: truthy(view.clear_on_close),
+      notify_on_close: truthy(view.notify_on_close),
+      root_view_id: previous?.root_view_id ?? id,
+      previous_view_id: null,
+      app_id: this.bot.appId,
+      external_id: typeof view.external_id === 'string' ? view.external_id : '',
+      app_installed_team_id: this.team.id,
+      bot_id: this.bot.botId,
+    };
   }
 
   // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────────
@@ -513,6 +651,7 @@ export class SlackStandIn {
       ...(ok ? {} : { error: String(body.error) }),
       at: this.now(),
     });
+    this.changed();
   }
 
   private reply(res: ServerResponse, a: Answer): void {
@@ -580,6 +719,9 @@ export class SlackStandIn {
       'conversations.replies': (a) => this.conversationsReplies(a),
       'users.info': (a) => this.usersInfo(a),
       'usergroups.users.list': (a) => this.usergroupsUsersList(a),
+      // views.* — see "views (modals) and the change feed" above.
+      'views.open': (a) => this.viewsOpen(a),
+      'views.update': (a) => this.viewsUpdate(a),
     };
     const handler = handlers[method];
     if (!handler) return { status: 200, body: { ok: false, error: 'unknown_method' } };
@@ -1005,6 +1147,22 @@ function timeFilter(a: Record<string, unknown>): (ts: string) => boolean {
     if (latest !== undefined && (inclusive ? t > latest : t >= latest)) return false;
     return true;
   };
+}
+
+/** views.open / views.update `view`: a JSON string in a form body, an object in a JSON body; modals only. */
+function parseView(raw: unknown): Record<string, unknown> | null {
+  let view: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      view = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+  }
+  if (!isRecord(view) || view.type !== 'modal' || !isRecord(view.title) || !Array.isArray(view.blocks)) {
+    return null;
+  }
+  return view;
 }
 
 const encodeCursor = (offset: number): string => Buffer.from(`offset:${offset}`).toString('base64');
