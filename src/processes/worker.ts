@@ -16,17 +16,18 @@ import { loadKubeConfig, KubernetesKargoGateway } from '../kargo/client.js';
 import type { KargoGateway } from '../kargo/gateway.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createRedis } from '../queue/connection.js';
-import { GITHUB_EVENTS_QUEUE } from '../queue/github.js';
 import { COMMAND_QUEUE, commandJob, type CommandJob } from '../queue/jobs.js';
 import { GroupDirectory } from '../slack/groups.js';
 import { SlackNotifier } from '../slack/notifier.js';
 import { buildRoutes } from '../web/routes.js';
 import { processFreight } from '../worker/freight.js';
 import { startKargoSync } from '../worker/kargo-sync.js';
+import { startRunFollower, type PollSchedule } from '../worker/github-follow.js';
 import { processPromote } from '../worker/promote.js';
 import { processUnlock, processUnlockAction, type UnlockJobDeps } from '../worker/unlock.js';
 import type { UnlockDeps } from '../locks/handlers.js';
 import { createLockService } from '../locks/service.js';
+import { githubRunStatus } from '../worker/run-status.js';
 import { createResponder } from '../worker/responder.js';
 import type { RunningProcess } from './web.js';
 
@@ -40,6 +41,10 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Whether a workflow run is in progress per environment (from GitHub); injected in tests. */
   runStatus?: Pick<UnlockDeps, 'isRunInProgress' | 'recentRuns'>;
+  /** GitHub polling cadence and budget (tests make it fast). */
+  pollSchedule?: PollSchedule;
+  /** Backoff before re-reading late artifacts (ms). */
+  artifactBackoffMs?: number;
   /** Pace of each Slack channel queue (default one message per second, Slack's documented rate). */
   slackLimiter?: { max: number; duration: number };
 }
@@ -50,6 +55,20 @@ const noGithubRunStatus = async (): Promise<never> => {
     'GitHub is not configured (GITHUB_APP_* or GITHUB_TOKEN): cannot check for runs in progress',
   );
 };
+
+function runStatusFor(
+  config: Config,
+  logger: Logger,
+  injected: WorkerOptions['runStatus'],
+): Pick<UnlockDeps, 'isRunInProgress' | 'recentRuns'> {
+  if (injected) return injected;
+  if (config.github.auth.kind === 'none') return { isRunInProgress: noGithubRunStatus };
+  const source = githubRunStatus(config, logger);
+  return {
+    isRunInProgress: (env) => source.isRunInProgress(env),
+    recentRuns: (env) => source.recentRuns(env),
+  };
+}
 
 export const cardKey = (cardId: string): string => `card-${cardId}`;
 
@@ -161,8 +180,7 @@ export async function startWorker(
         ...(config.aws.s3Endpoint ? { s3Endpoint: config.aws.s3Endpoint } : {}),
       }),
       access: config.access,
-      isRunInProgress: options.runStatus?.isRunInProgress ?? noGithubRunStatus,
-      ...(options.runStatus?.recentRuns ? { recentRuns: options.runStatus.recentRuns } : {}),
+      ...runStatusFor(config, logger, options.runStatus),
       audit: auditLog,
       redis,
       prefix,
@@ -220,19 +238,20 @@ export async function startWorker(
   });
   commandWorker.on('error', (err) => logger.warn({ err }, 'command worker error'));
 
-  // GitHub deliveries: acknowledged and logged until run following lands (see src/queue/github.ts).
-  const githubWorker = new Worker(
-    GITHUB_EVENTS_QUEUE,
-    async (job) => {
-      logger.info({ deliveryId: job.id, event: job.name }, 'github delivery received (not followed yet)');
-    },
-    { connection: redis, prefix, concurrency: 2 },
-  );
-  githubWorker.on('error', (err) => logger.warn({ err }, 'github worker error'));
+  const runs = startRunFollower({
+    config,
+    redis,
+    prefix,
+    cards,
+    store,
+    logger,
+    ...(options.pollSchedule ? { schedule: options.pollSchedule } : {}),
+    ...(options.artifactBackoffMs ? { artifactBackoffMs: options.artifactBackoffMs } : {}),
+  });
 
   await notifier.start();
   await mirror.start();
-  const watch = startKargoSync({ kargo, cards, store, logger });
+  const watch = startKargoSync({ kargo, cards, store, logger, runs });
 
   const slack = new WebClient(config.slack.botToken, {
     ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
@@ -273,7 +292,7 @@ export async function startWorker(
       clearInterval(groupTimer);
       watch.stop();
       await commandWorker.close();
-      await githubWorker.close();
+      await runs.close();
       await mirror.close();
       await notifier.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

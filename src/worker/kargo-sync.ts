@@ -76,6 +76,11 @@ export function eventsForPromotion(p: PromotionSummary, cardId: string, at: stri
 }
 
 export interface KargoSyncDeps {
+  /** Follows the GitHub run once Kargo's dispatch step names it (or finds it by promotion name). */
+  runs?: {
+    track(runId: number, cardId: string): Promise<void>;
+    locate(promotion: string, cardId: string, createdAfter: string): Promise<void>;
+  };
   kargo: KargoGateway;
   cards: CardService;
   store: CardStore;
@@ -102,7 +107,15 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
       const age = Date.now() - Date.parse(p.createdAt ?? '');
       if (!(age < STALE_AFTER_MS)) return;
     }
-    await deps.cards.recordAll(eventsForPromotion(p, cardId, now()));
+    const events = eventsForPromotion(p, cardId, now());
+    await deps.cards.recordAll(events);
+    if (!deps.runs || (p.phase && isTerminalPhase(p.phase) && fromResync)) return;
+    const linked = events.find((e) => e.type === 'RunLinked');
+    if (linked && linked.type === 'RunLinked') await deps.runs.track(linked.runId, cardId);
+    else if (p.steps.some((s) => s.alias === DISPATCH_STEP_ALIAS && s.status === 'Succeeded')) {
+      // The dispatch went out but returned no run id: find the run by the promotion name in its run-name.
+      await deps.runs.locate(p.name, cardId, p.createdAt ?? now());
+    }
   };
   // Serialise handling so events of one promotion are recorded in the order the watch saw them.
   let chain: Promise<void> = Promise.resolve();

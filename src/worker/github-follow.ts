@@ -1,0 +1,334 @@
+// Following a promotion's GitHub Actions run: webhook deliveries (verified by the web process) and a
+// bounded polling fallback both become card events; when the run ends its artifacts (gate results, plan
+// summary, Terraform outputs) are read and validated. Everything is idempotent: a redelivery, a poll that
+// sees what a webhook already said, or two worker replicas produce the same event ids.
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CardService } from '../cards/service.js';
+import type { CardStore } from '../cards/store.js';
+import type { Config } from '../config/load.js';
+import type { CardEvent } from '../domain/events.js';
+import type { Environment } from '../domain/types.js';
+import { createGithubClient } from '../github/client.js';
+import { GithubRuns } from '../github/runs.js';
+import {
+  eventsFromDelivery,
+  jobEvent,
+  promotionNameFromRun,
+  runIdOf,
+  runStatusEvent,
+} from '../github/webhooks.js';
+import { GITHUB_EVENTS_QUEUE, type GithubEventJob } from '../queue/github.js';
+
+export const GITHUB_POLL_QUEUE = 'github-poll';
+export const GITHUB_ARTIFACTS_QUEUE = 'github-artifacts';
+export const GITHUB_LOCATE_QUEUE = 'github-locate';
+
+/** Poll cadence by the run's age; slower when webhooks are configured (polling is then only a safety net). */
+export interface PollSchedule {
+  /** [max age in ms, interval in ms], youngest first; the last entry applies beyond. */
+  steps: Array<[number, number]>;
+  /** GitHub requests one run may cost through polling before the bot stops polling it. */
+  budget: number;
+}
+
+export const DEFAULT_POLL_SCHEDULE: PollSchedule = {
+  steps: [
+    [10 * 60_000, 15_000],
+    [60 * 60_000, 60_000],
+    [Number.POSITIVE_INFINITY, 300_000],
+  ],
+  budget: 240,
+};
+export const SAFETY_NET_POLL_SCHEDULE: PollSchedule = {
+  steps: [
+    [60 * 60_000, 120_000],
+    [Number.POSITIVE_INFINITY, 600_000],
+  ],
+  budget: 60,
+};
+
+export interface FollowDeps {
+  config: Config;
+  redis: Redis;
+  prefix: string;
+  cards: CardService;
+  store: CardStore;
+  logger: Logger;
+  schedule?: PollSchedule;
+  /** Attempts to find late artifacts before declaring them missing. */
+  artifactAttempts?: number;
+  artifactBackoffMs?: number;
+  /** Test hook: retry-after unit for the GitHub client (ms per second). */
+  retryAfterUnitMs?: number;
+}
+
+interface PollJob {
+  runId: number;
+  cardId: string;
+  trackedAt: string;
+}
+
+interface LocateJob {
+  promotionName: string;
+  cardId: string;
+  createdAfter: string;
+}
+
+interface ArtifactsJob {
+  runId: number;
+  cardId: string;
+  environment: Environment;
+}
+
+export interface RunFollower {
+  /** Starts following a run for a card (idempotent). */
+  track(runId: number, cardId: string): Promise<void>;
+  /**
+   * Kargo gave no run id (GitHub Enterprise without return_run_details, or a dispatch made by hand):
+   * find the run by the promotion name in its run-name, then follow it (idempotent, bounded retries).
+   */
+  locate(promotionName: string, cardId: string, createdAfter: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A GitHub client per job: App installation tokens are minted per job, and requests are counted per card. */
+function githubFor(deps: FollowDeps, count: { n: number }): GithubRuns {
+  const octokit = createGithubClient(deps.config.github, {
+    logger: deps.logger,
+    ...(deps.retryAfterUnitMs ? { retryAfterUnitMs: deps.retryAfterUnitMs } : {}),
+  });
+  octokit.hook.before('request', () => {
+    count.n += 1;
+  });
+  return new GithubRuns(octokit, {
+    owner: deps.config.github.owner,
+    repo: deps.config.github.repo,
+    workflow: deps.config.github.workflow,
+    logger: deps.logger,
+  });
+}
+
+export function startRunFollower(deps: FollowDeps): RunFollower {
+  const { redis, prefix, store, cards, logger } = deps;
+  const schedule =
+    deps.schedule ?? (deps.config.github.webhookSecret ? SAFETY_NET_POLL_SCHEDULE : DEFAULT_POLL_SCHEDULE);
+  const pollQueue = new Queue<PollJob>(GITHUB_POLL_QUEUE, { connection: redis, prefix });
+  const artifactsQueue = new Queue<ArtifactsJob>(GITHUB_ARTIFACTS_QUEUE, { connection: redis, prefix });
+  const locateQueue = new Queue<LocateJob>(GITHUB_LOCATE_QUEUE, { connection: redis, prefix });
+  const trackedKey = `${prefix}:tracked-runs`;
+  const runKey = `${prefix}:run-cards`;
+  const statsKey = (cardId: string) => `${prefix}:card:${cardId}:stats`;
+
+  const intervalFor = (ageMs: number): number =>
+    (schedule.steps.find(([maxAge]) => ageMs < maxAge) ?? schedule.steps[schedule.steps.length - 1]!)[1];
+
+  const schedulePoll = async (runId: number, cardId: string, trackedAt: string): Promise<void> => {
+    const every = intervalFor(Date.now() - Date.parse(trackedAt));
+    await pollQueue.upsertJobScheduler(
+      `poll-${runId}`,
+      { every },
+      { name: 'poll', data: { runId, cardId, trackedAt } },
+    );
+  };
+
+  const cardForRun = async (runId: number, run?: { display_title?: string | null; name?: string | null }) => {
+    const linked = await redis.hget(runKey, String(runId));
+    if (linked) return linked;
+    const promotion = run ? promotionNameFromRun(run) : undefined;
+    const cardId = promotion ? await store.cardForPromotion(promotion) : undefined;
+    if (cardId) await redis.hset(runKey, String(runId), cardId);
+    return cardId;
+  };
+
+  const environmentOf = async (cardId: string): Promise<Environment> =>
+    (await store.load(cardId))?.environment ?? 'dev';
+
+  const onCompleted = async (runId: number, attempt: number, cardId: string): Promise<void> => {
+    await artifactsQueue.add(
+      'artifacts',
+      { runId, cardId, environment: await environmentOf(cardId) },
+      {
+        jobId: `artifacts-${runId}-${attempt}`,
+        attempts: deps.artifactAttempts ?? 4,
+        backoff: { type: 'exponential', delay: deps.artifactBackoffMs ?? 15_000 },
+        removeOnComplete: { age: 7 * 24 * 3600 },
+      },
+    );
+    await pollQueue.removeJobScheduler(`poll-${runId}`);
+  };
+
+  const record = async (events: CardEvent[], cardId: string, requests: number): Promise<void> => {
+    await cards.recordAll(events);
+    if (requests > 0) await redis.hincrby(statsKey(cardId), 'github', requests);
+  };
+
+  // Webhook deliveries, verified and deduplicated on X-GitHub-Delivery by the web process.
+  const deliveries = new Worker<GithubEventJob>(
+    GITHUB_EVENTS_QUEUE,
+    async (job: Job<GithubEventJob>) => {
+      const { event, payload, deliveryId } = job.data;
+      const runId = runIdOf(event, payload);
+      if (runId === undefined) {
+        logger.info({ deliveryId, event }, 'github delivery without a run: ignored');
+        return;
+      }
+      const run = (payload as { workflow_run?: { display_title?: string; name?: string } }).workflow_run;
+      const cardId = await cardForRun(runId, run);
+      if (!cardId) {
+        logger.info({ deliveryId, event, runId }, 'github delivery for a run no card follows: ignored');
+        return;
+      }
+      const events = eventsFromDelivery(event, payload, { cardIdForRun: () => cardId });
+      await record(events, cardId, 0);
+      const completed = events.find((e) => e.type === 'RunStatusChanged' && e.status === 'completed');
+      if (completed && completed.type === 'RunStatusChanged')
+        await onCompleted(runId, completed.runAttempt ?? 1, cardId);
+    },
+    { connection: redis, prefix, concurrency: 4 },
+  );
+
+  // Polling: the fallback without webhooks and the safety net for missed deliveries.
+  const poller = new Worker<PollJob>(
+    GITHUB_POLL_QUEUE,
+    async (job: Job<PollJob>) => {
+      const { runId, cardId, trackedAt } = job.data;
+      const spent = Number((await redis.hget(statsKey(cardId), 'poll')) ?? 0);
+      if (spent >= schedule.budget) {
+        logger.warn({ runId, cardId, spent }, 'polling budget of this run spent: no more polling');
+        await pollQueue.removeJobScheduler(`poll-${runId}`);
+        return;
+      }
+      const count = { n: 0 };
+      const github = githubFor(deps, count);
+      const run = await github.getRun(runId);
+      const jobs = await github.listJobs(runId, run.run_attempt ?? undefined);
+      const events: CardEvent[] = [runStatusEvent(run, cardId), ...jobs.map((j) => jobEvent(j, cardId))];
+      await record(events, cardId, count.n);
+      await redis.hincrby(statsKey(cardId), 'poll', count.n);
+      if (run.status === 'completed') await onCompleted(runId, run.run_attempt ?? 1, cardId);
+      else await schedulePoll(runId, cardId, trackedAt); // slows down as the run ages
+    },
+    { connection: redis, prefix, concurrency: 2 },
+  );
+
+  // Artifacts of an ended run: gate results, plan summary, Terraform outputs.
+  const artifacts = new Worker<ArtifactsJob>(
+    GITHUB_ARTIFACTS_QUEUE,
+    async (job: Job<ArtifactsJob>) => {
+      const { runId, cardId, environment } = job.data;
+      const count = { n: 0 };
+      const github = githubFor(deps, count);
+      const card = await store.load(cardId);
+      const jobs = (card?.jobs ?? []).map((j) => ({
+        name: j.name,
+        status: j.status,
+        ...(j.conclusion ? { conclusion: j.conclusion } : {}),
+      }));
+      const read = await github.readRunArtifacts(runId, {
+        environment,
+        deployProd: environment === 'prod',
+        jobs,
+      });
+      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      // A missing artifact may only be late (uploads finish after the run reports completed): retry
+      // before saying so on the card.
+      if (read.problems.some((p) => p.problem === 'missing') && !final) {
+        await redis.hincrby(statsKey(cardId), 'github', count.n);
+        throw new Error(`artifacts not all there yet: ${read.problems.map((p) => p.artifact).join(', ')}`);
+      }
+      const at = new Date().toISOString();
+      const base = { cardId, at, runId };
+      const events: CardEvent[] = [
+        ...read.gates.map((result): CardEvent => ({
+          ...base,
+          type: 'GateReported',
+          id: `gate:${runId}:${result.gate}-${result.cloud}-${result.environment}`,
+          result,
+        })),
+        ...read.plans.map((summary): CardEvent => ({
+          ...base,
+          type: 'PlanSummarized',
+          id: `plan:${runId}:${summary.cloud}-${summary.environment}`,
+          summary,
+        })),
+        ...read.outputs.map((outputs): CardEvent => ({
+          ...base,
+          type: 'OutputsPublished',
+          id: `outputs:${runId}:${outputs.cloud}-${outputs.environment}`,
+          outputs,
+        })),
+        ...read.problems.map((p): CardEvent => ({
+          ...base,
+          type: 'ArtifactProblem',
+          id: `artifact-problem:${runId}:${p.artifact}:${p.problem}`,
+          artifact: p.artifact,
+          problem: p.problem,
+          detail: p.detail,
+        })),
+      ];
+      await record(events, cardId, count.n);
+      const stats = await redis.hgetall(statsKey(cardId));
+      logger.info(
+        { cardId, runId, githubRequests: Number(stats.github ?? 0), pollRequests: Number(stats.poll ?? 0) },
+        'run followed to its end',
+      );
+    },
+    { connection: redis, prefix, concurrency: 2 },
+  );
+  artifacts.on('failed', (job, err) => {
+    if (job && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))) {
+      logger.error({ runId: job.data.runId, err }, 'could not read the run artifacts');
+    }
+  });
+  const locator = new Worker<LocateJob>(
+    GITHUB_LOCATE_QUEUE,
+    async (job: Job<LocateJob>) => {
+      const { promotionName, cardId, createdAfter } = job.data;
+      const count = { n: 0 };
+      const run = await githubFor(deps, count).findRunForPromotion(promotionName, { createdAfter });
+      await redis.hincrby(statsKey(cardId), 'github', count.n);
+      if (!run) throw new Error(`no run names promotion ${promotionName} yet`);
+      await redis.hset(runKey, String(run.id), cardId);
+      await cards.record({
+        type: 'RunLinked',
+        id: `run:${promotionName}:${run.id}`,
+        cardId,
+        at: new Date().toISOString(),
+        runId: run.id,
+        runUrl: run.html_url,
+      });
+      await follower.track(run.id, cardId);
+    },
+    { connection: redis, prefix, concurrency: 1 },
+  );
+
+  for (const w of [deliveries, poller, artifacts, locator])
+    w.on('error', (err) => logger.warn({ err }, 'github worker error'));
+
+  const follower: RunFollower = {
+    async track(runId, cardId) {
+      await redis.hset(runKey, String(runId), cardId);
+      const isNew = (await redis.sadd(trackedKey, String(runId))) === 1;
+      if (isNew) await schedulePoll(runId, cardId, new Date().toISOString());
+    },
+    async locate(promotionName, cardId, createdAfter) {
+      await locateQueue.add(
+        'locate',
+        { promotionName, cardId, createdAfter },
+        {
+          jobId: `locate-${promotionName}`,
+          attempts: 10,
+          backoff: { type: 'fixed', delay: 15_000 },
+          removeOnComplete: { age: 7 * 24 * 3600 },
+        },
+      );
+    },
+    async close() {
+      await Promise.all([deliveries.close(), poller.close(), artifacts.close(), locator.close()]);
+      await Promise.all([pollQueue.close(), artifactsQueue.close(), locateQueue.close()]);
+    },
+  };
+  return follower;
+}
