@@ -114,7 +114,11 @@ export async function startWorker(
       const card = await store.load(cardId);
       if (!card) return;
       const kargoUrl = config.kargo.url ? { kargoUrl: config.kargo.url } : {};
+      // Slack requests asked for on behalf of this card (card updates are coalesced by the notifier, so
+      // the calls Slack sees are at most this many); logged with the GitHub count when the run ends.
+      const countSlack = () => redis.hincrby(`${prefix}:card:${cardId}:stats`, 'slack', 1);
       const message = renderCard(card, kargoUrl);
+      await countSlack();
       await notifier.upsert({
         channel: 'deployments',
         key: cardKey(cardId),
@@ -125,6 +129,7 @@ export async function startWorker(
       // Terraform outputs go into the card's thread, once per outputs artifact received.
       const outputs = card.outputs.length > 0 ? renderOutputsThread(card) : undefined;
       if (outputs) {
+        await countSlack();
         await notifier.post({
           channel: 'deployments',
           key: `outputs-${cardId}-${card.outputs.length}`,
@@ -138,6 +143,7 @@ export async function startWorker(
       const around = { ...kargoUrl, ...(link ? { cardUrl: link } : {}) };
       if (card.phase === 'Succeeded') {
         const line = renderSuccessLine(card, around);
+        await countSlack();
         await notifier.post({
           channel: 'deployments',
           key: `success-${cardId}`,
@@ -148,6 +154,7 @@ export async function startWorker(
         // Wait for the run's own ending (jobs and failed step known) so the alert can name the failed
         // job and link it; a promotion that never started a run is alerted at once.
         const alert = renderFailureAlert(card, around);
+        await countSlack();
         await notifier.post({
           channel: 'alerts',
           key: `alert-${cardId}`,

@@ -271,7 +271,13 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
       await record(events, cardId, count.n);
       const stats = await redis.hgetall(statsKey(cardId));
       logger.info(
-        { cardId, runId, githubRequests: Number(stats.github ?? 0), pollRequests: Number(stats.poll ?? 0) },
+        {
+          cardId,
+          runId,
+          githubRequests: Number(stats.github ?? 0),
+          pollRequests: Number(stats.poll ?? 0),
+          slackMessagesRequested: Number(stats.slack ?? 0),
+        },
         'run followed to its end',
       );
     },
