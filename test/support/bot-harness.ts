@@ -167,7 +167,7 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
       userId: user,
       channelId: CHANNELS.deployments,
       triggerId: opts.triggerId ?? newTriggerId(),
-      ...(opts.responseUrl ? { responseUrl: opts.responseUrl } : {}),
+      responseUrl: opts.responseUrl ?? slack.createResponseUrl({ channel: CHANNELS.deployments, user }),
     });
     const signed = signedSlackRequest(opts.secret ?? SIGNING_SECRET, body, opts.timestamp);
     const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
