@@ -2,197 +2,46 @@
 // process), real Redis (BullMQ, cards, audit stream), a real kube-apiserver + etcd with Kargo's CRDs and
 // this repository's own kargo/ manifests, the bot authenticated as its ServiceAccount under deploy/'s Role,
 // and the Slack Web API stand-in for everything the bot posts. The test plays the Kargo controller.
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { AuditLog } from '../../src/audit/stream.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { AuditRecord } from '../../src/domain/audit.js';
-import { KubernetesKargoGateway } from '../../src/kargo/client.js';
-import { startWeb, type RunningProcess } from '../../src/processes/web.js';
-import { startWorker } from '../../src/processes/worker.js';
-import { SlackStandIn, type StandInMessage } from '../../src/sandbox/slack-standin.js';
-import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
-import { PROJECT_NAMESPACE, describeWithEnvtest, repoRoot } from '../support/envtest.js';
+import { expect, it, beforeAll, afterAll } from '@jest/globals';
+import {
+  CHANNELS,
+  FRESH_FREIGHT,
+  VERIFIED_FREIGHT,
+  eventually,
+  keyOf,
+  seedKargo,
+  startHarness,
+  textOf,
+  type Harness,
+} from '../support/bot-harness.js';
+import { newTriggerId } from '../../src/sandbox/slack-requests.js';
+import { describeWithEnvtest } from '../support/envtest.js';
 
-const SIGNING_SECRET = 'integration-signing-secret-0123456789';
-const GROUP = 'kargo.akuity.io';
-const VERSION = 'v1alpha1';
-const NS = PROJECT_NAMESPACE;
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const DEPLOYS = 'C0DEPLOYS';
-const ALERTS = 'C0ALERTS';
-const AUDIT = 'C0AUDIT';
-
-const sha1ish = (seed: string) => Buffer.from(seed.padEnd(20, '.')).toString('hex').slice(0, 40);
-const VERIFIED = sha1ish('verified-freight');
-const FRESH = sha1ish('fresh-freight');
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
-
-interface PromotionObject {
-  metadata: { name: string; annotations: Record<string, string> };
-  spec: { stage: string; freight: string; steps: Array<{ as: string }> };
-}
-
-const textOf = (m: Pick<StandInMessage, 'text' | 'blocks'>): string =>
-  `${m.text}\n${JSON.stringify(m.blocks ?? [])}`;
+const DEPLOYS = CHANNELS.deployments;
+const ALERTS = CHANNELS.alerts;
+const AUDIT = CHANNELS.audit;
+const VERIFIED = VERIFIED_FREIGHT;
+const FRESH = FRESH_FREIGHT;
 
 describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) => {
-  const prefix = `it-flow-${randomBytes(4).toString('hex')}`;
-  let slack: SlackStandIn;
-  let web: RunningProcess;
-  let worker: RunningProcess;
-  let admin: CustomObjectsApi;
-  let redis: Redis;
-  let audit: AuditLog;
-
-  const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
-
-  async function send(
-    command: string,
-    text: string,
-    user: string,
-    opts: { triggerId?: string; responseUrl?: string; secret?: string; timestamp?: number } = {},
-  ): Promise<{ status: number; text: string }> {
-    const body = slashCommandBody({
-      command,
-      text,
-      userId: user,
-      channelId: DEPLOYS,
-      triggerId: opts.triggerId ?? newTriggerId(),
-      ...(opts.responseUrl ? { responseUrl: opts.responseUrl } : {}),
-    });
-    const signed = signedSlackRequest(opts.secret ?? SIGNING_SECRET, body, opts.timestamp);
-    const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
-      method: 'POST',
-      headers: signed.headers,
-      body,
-    });
-    const raw = await res.text();
-    let reply = raw;
-    try {
-      reply = (JSON.parse(raw) as { text?: string }).text ?? raw;
-    } catch {
-      /* not JSON: keep the raw body */
-    }
-    return { status: res.status, text: reply };
-  }
-
-  const promotions = async () =>
-    ((await admin.listNamespacedCustomObject(kargo('promotions'))) as { items: PromotionObject[] }).items;
-
-  const auditRecords = async (): Promise<AuditRecord[]> =>
-    (await audit.read({ count: 1000 })).map((e) => e.record);
-
-  const keyOf = (m: StandInMessage): string =>
-    String((m.metadata as { event_payload?: { key?: string } } | undefined)?.event_payload?.key ?? '');
-  const cardMessages = () => slack.messages(DEPLOYS).filter((m) => m.bot_id && keyOf(m).startsWith('card-'));
+  let h: Harness;
+  let slack: Harness['slack'];
+  let redis: Harness['redis'];
+  let prefix: string;
+  const send: Harness['send'] = (...args) => h.send(...args);
+  const promotions = () => h.promotions();
+  const auditRecords = () => h.auditRecords();
+  const cardMessages = () => h.cardMessages();
+  const setStatus = (name: string, status: object) => h.setPromotionStatus(name, status);
 
   beforeAll(async () => {
-    const e = env();
-    admin = e.adminKubeConfig.makeApiClient(CustomObjectsApi);
-    // This repository's own Kargo manifests: the Warehouse and the two Stages with their http steps.
-    await e.apply(path.join(repoRoot, 'kargo', 'warehouse.yaml'));
-    await e.apply(path.join(repoRoot, 'kargo', 'stages.yaml'));
-    const warehouse = 'gitops-infra';
-    const freight = (name: string, alias: string, discoveredAt: string, message: string) => ({
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'Freight',
-      metadata: { name, namespace: NS, labels: { 'kargo.akuity.io/alias': alias } },
-      alias,
-      origin: { kind: 'Warehouse', name: warehouse },
-      discoveredAt,
-      commits: [
-        {
-          repoURL: 'https://github.com/acme/gitops-infra-pipeline.git',
-          id: sha1ish(`commit-${alias}`),
-          branch: 'main',
-          message,
-          author: 'Dana Dev <dana@example.com>',
-        },
-      ],
-    });
-    await admin.createNamespacedCustomObject({
-      ...kargo('freights'),
-      body: freight(VERIFIED, 'frozen-tauntaun', '2026-11-26T10:00:00Z', 'Tighten prod egress'),
-    });
-    await admin.createNamespacedCustomObject({
-      ...kargo('freights'),
-      body: freight(FRESH, 'brave-wampa', '2026-11-27T09:00:00Z', 'Bump EKS to 1.35'),
-    });
-    // Kargo's part: frozen-tauntaun passed dev (verified there), brave-wampa is brand new.
-    await admin.patchNamespacedCustomObjectStatus(
-      {
-        ...kargo('freights'),
-        name: VERIFIED,
-        body: {
-          status: {
-            verifiedIn: { dev: { verifiedAt: '2026-11-26T11:00:00Z' } },
-            currentlyIn: { dev: { since: '2026-11-26T10:30:00Z' } },
-          },
-        },
-      },
-      mergePatch,
-    );
-
-    slack = await SlackStandIn.start({ rateLimits: false });
-    redis = new Redis('redis://127.0.0.1:6379');
-    audit = new AuditLog({ connection: redis, prefix });
-    const config = loadConfig({
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      SLACK_CHANNEL_DEPLOYMENTS: DEPLOYS,
-      SLACK_CHANNEL_ALERTS: ALERTS,
-      SLACK_CHANNEL_AUDIT: AUDIT,
-      GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
-      REDIS_PREFIX: prefix,
-      PROMOTE_PROD_USERS: 'U0ALICE',
-    });
-    const logger = pino({ level: 'warn' });
-    const gateway = new KubernetesKargoGateway({ kubeConfig: e.botKubeConfig, project: NS });
-    worker = await startWorker(config, logger, {
-      port: 0,
-      kargo: gateway,
-      slackLimiter: { max: 20, duration: 1000 },
-    });
-    web = await startWeb(config, logger, { port: 0 });
+    await seedKargo(env());
+    h = await startHarness(env(), { env: { PROMOTE_PROD_USERS: 'U0ALICE' } });
+    ({ slack, redis, prefix } = h);
   }, 120_000);
 
   afterAll(async () => {
-    await web?.stop();
-    await worker?.stop();
-    await slack?.close();
-    if (redis) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-      redis.disconnect();
-    }
+    await h?.stop();
   });
 
   it('creates exactly one Promotion for a /promote dev that Slack sends three times, and its card reaches Succeeded', async () => {
@@ -229,10 +78,8 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
 
     // Play Kargo's controller: Pending → Running (run dispatched) → Succeeded.
     const name = promotion.metadata.name;
-    const setStatus = (status: object) =>
-      admin.patchNamespacedCustomObjectStatus({ ...kargo('promotions'), name, body: { status } }, mergePatch);
-    await setStatus({ phase: 'Pending' });
-    await setStatus({
+    await setStatus(name, { phase: 'Pending' });
+    await setStatus(name, {
       phase: 'Running',
       currentStep: 1,
       stepExecutionMetadata: [
@@ -252,7 +99,7 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
       },
     });
     await eventually(() => cardMessages().find((m) => /Running/.test(textOf(m))), 'the card showing Running');
-    await setStatus({
+    await setStatus(name, {
       phase: 'Succeeded',
       stepExecutionMetadata: [
         {
