@@ -176,6 +176,39 @@ function eventRecord(event: CardEvent): AuditRecord {
         outcome: 'failed',
         detail: `${piece(artifactProblemSentence(event))} (run ${event.runId}): ${piece(event.detail)}`,
       };
+    // Approvals: who and what, never the nonce or the protection rule's callback URL.
+    case 'ApprovalRequested':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'approval.requested',
+        environment: event.environment,
+        target: String(event.runId),
+        outcome: 'info',
+        detail: `GitHub Actions run ${event.runId} waits for approval to deploy to ${event.environment} (${
+          event.mode === 'protection-rule'
+            ? "the bot's custom deployment protection rule decides"
+            : "the environment's required reviewers decide"
+        }; ${piece(event.requestKey)}).`,
+      };
+    case 'ApprovalDecided': {
+      const slackUser = /^[UW][A-Z0-9]{2,}$/.test(event.by.slackUserId);
+      const who = slackUser
+        ? displayName(event.by)
+        : `GitHub user ${piece(event.githubLogin ?? event.by.slackUserName ?? 'unknown')}`;
+      const github = slackUser && event.githubLogin ? ` (GitHub: ${piece(event.githubLogin)})` : '';
+      return {
+        ...base,
+        actor: slackUser ? slackActor(event.by) : `github:${piece(event.githubLogin ?? 'unknown')}`,
+        action: event.decision === 'approved' ? 'approve' : 'reject',
+        environment: event.environment,
+        target: String(event.runId),
+        outcome: event.decision === 'approved' ? 'succeeded' : 'rejected',
+        detail: `${who}${github} ${event.decision} the ${event.environment} deployment of GitHub Actions run ${event.runId}${
+          event.comment ? `: ${piece(event.comment)}` : '.'
+        }`,
+      };
+    }
   }
 }
 

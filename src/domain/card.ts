@@ -17,8 +17,12 @@
 // An event that moves nothing returns the very same card object: `version` counts effective changes
 // only, so the Slack notifier can coalesce updates by comparing versions.
 import { createHash } from 'node:crypto';
+import { mergeApprovalDecided, mergeApprovalRequested } from './approval.js';
+import type { CardApproval } from './approval.js';
 import { truncate } from './blockkit.js';
 import type {
+  ApprovalDecided,
+  ApprovalRequested,
   ArtifactProblem,
   CardEvent,
   CardEventType,
@@ -144,6 +148,8 @@ export interface Card {
   outputs: CardOutputs[];
   /** Artifacts that were missing, late, expired or malformed (see openArtifactProblems in gates.ts). */
   artifactProblems: CardArtifactProblem[];
+  /** The approval of the run's gated deployment (prod), when the bot was asked for one (approval.ts). */
+  approval?: CardApproval;
   startedAt?: string;
   finishedAt?: string;
   /** Latest event time seen (event time, not arrival time). */
@@ -252,6 +258,10 @@ function transition(card: Card, event: CardEvent): Transition {
       return onOutputsPublished(card, event);
     case 'ArtifactProblem':
       return onArtifactProblem(card, event);
+    case 'ApprovalRequested':
+      return onApprovalRequested(card, event);
+    case 'ApprovalDecided':
+      return onApprovalDecided(card, event);
   }
 }
 
@@ -420,6 +430,29 @@ function onArtifactProblem(card: Card, event: ArtifactProblem): Transition {
   if (!acceptsRun(card, event.runId)) return { next: card, summary };
   const artifactProblems = mergeArtifactProblem(card.artifactProblems, event);
   return { next: { ...card, run: runOf(card, event.runId), artifactProblems }, summary };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Approvals (merge rules in approval.ts)
+
+const MODE_WORD = { 'protection-rule': 'the bot’s protection rule', reviewer: 'required reviewers' } as const;
+
+function onApprovalRequested(card: Card, event: ApprovalRequested): Transition {
+  const summary = `Approval requested for ${event.environment} (${MODE_WORD[event.mode]}, run #${event.runId})`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const approval = mergeApprovalRequested(card.approval, event);
+  if (approval === card.approval) return { next: card, summary };
+  return { next: { ...card, run: runOf(card, event.runId), approval }, summary };
+}
+
+function onApprovalDecided(card: Card, event: ApprovalDecided): Transition {
+  const who = event.by.slackUserName ?? event.githubLogin ?? event.by.slackUserId;
+  const verb = event.decision === 'approved' ? 'Approved' : 'Rejected';
+  const summary = `${verb} by ${who} for ${event.environment}${event.comment ? `: ${event.comment}` : ''}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  const approval = mergeApprovalDecided(card.approval, event);
+  if (approval === card.approval) return { next: card, summary };
+  return { next: { ...card, run: runOf(card, event.runId), approval }, summary };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -158,6 +158,54 @@ export interface ArtifactProblem extends EventBase {
   detail: string;
 }
 
+// ---- Approvals of a gated environment (src/approvals; the card shows them, render-approval.ts) ------
+
+/** How the bot takes part in a deployment approval (APPROVAL_MODE). */
+export type ApprovalMode = 'protection-rule' | 'reviewer';
+export type ApprovalDecision = 'approved' | 'rejected';
+
+/**
+ * A deployment of the card's run waits for an approval the bot handles: GitHub asked the bot's App (its
+ * custom deployment protection rule), or the environment's required reviewers are waiting (reviewer mode).
+ */
+export interface ApprovalRequested extends EventBase {
+  type: 'ApprovalRequested';
+  runId: number;
+  environment: Environment;
+  mode: ApprovalMode;
+  /** When GitHub started waiting (from the delivery, never "now": a redelivery is the same event). */
+  requestedAt: string;
+  /**
+   * Which wait this is: `deployment:<id>` (protection rule) or `job:<id>` (reviewer mode). A re-run waits
+   * again under a new key; decisions and button nonces are bound to it.
+   */
+  requestKey: string;
+  /** The protection rule's deployment_callback_url. Kept for the record only: never shown, never audited. */
+  deploymentCallbackUrl?: string;
+  /** GitHub's page of the run (its "Review deployments" button in reviewer mode). */
+  reviewUrl: string;
+  /**
+   * The opaque, server-side nonce the card's Approve / Reject buttons carry (src/approvals/nonces.ts binds
+   * it to this card, environment and wait). Never audited.
+   */
+  nonce?: string;
+}
+
+/** Someone decided an approval (through the bot: the decision was accepted by GitHub). */
+export interface ApprovalDecided extends EventBase {
+  type: 'ApprovalDecided';
+  runId: number;
+  environment: Environment;
+  decision: ApprovalDecision;
+  by: Actor;
+  /** The approver's GitHub login, when known (reviewer mode: the identity GitHub recorded). */
+  githubLogin?: string;
+  /** The rejection reason (or an approval comment). */
+  comment?: string;
+  /** The wait decided (ApprovalRequested.requestKey); absent = the card's current one. */
+  requestKey?: string;
+}
+
 export type CardEvent =
   | PromotionRequested
   | FreightResolved
@@ -171,6 +219,8 @@ export type CardEvent =
   | GateReported
   | PlanSummarized
   | OutputsPublished
-  | ArtifactProblem;
+  | ArtifactProblem
+  | ApprovalRequested
+  | ApprovalDecided;
 
 export type CardEventType = CardEvent['type'];

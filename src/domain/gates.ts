@@ -17,6 +17,7 @@
 // row failed; otherwise the row is `unknown` until its artifact says which gate it was. A tool step that
 // does fail (a crash, a timeout) fails its row at once.
 import type { Finding, FindingCounts, GateCloud, GateName, Severity } from '../artifacts/types.js';
+import { actorName, approvalView } from './approval.js';
 import type { Card } from './card.js';
 import {
   currentJobs,
@@ -304,7 +305,7 @@ function evaluate(spec: GateSpec, environment: RunEnvironment, jobs: CardJob[], 
   const job = jobs
     .filter((candidate) => candidate.name.startsWith(spec.source.job))
     .sort((a, b) => b.id - a.id)[0];
-  const live = spec.kind === 'approval' ? approvalStatus(job) : liveStatus(spec, job);
+  const live = spec.kind === 'approval' ? approvalRowStatus(job, card) : liveStatus(spec, job);
   const row: GateRow = compact({
     key: spec.key,
     label: spec.label,
@@ -391,6 +392,45 @@ function verdictOf(spec: GateSpec, job: CardJob, durationMs: number | undefined)
     return { status: 'unknown', durationMs, note: 'the job ended without a verdict' };
   }
   return { status: 'running', durationMs, note: 'checked; verdict pending' };
+}
+
+/**
+ * The approval row: what the job says (below), refined by the approval the bot handles (card.approval,
+ * approval.ts) — who approved or rejected, and why; an approval given while the job still waits means the
+ * environment's wait timer (or another rule) still holds it.
+ */
+function approvalRowStatus(job: CardJob | undefined, card: Card): Live {
+  const fromJob = approvalStatus(job);
+  const view = approvalView(card);
+  if (!view) return fromJob;
+  const { approval } = view;
+  const who = approval.by ? actorName(approval.by) : approval.githubLogin;
+  switch (view.phase) {
+    case 'waiting':
+      return {
+        status: 'waiting',
+        startedAt: job?.waitingAt ?? approval.requestedAt,
+        note: approval.mode === 'reviewer' ? 'awaiting a required reviewer' : 'awaiting approval in Slack',
+      };
+    case 'approved':
+      if (fromJob.status === 'waiting') {
+        return {
+          status: 'waiting',
+          startedAt: job?.waitingAt ?? approval.requestedAt,
+          note: `approved by ${who ?? 'someone'}; the environment's other rules (wait timer) still hold it`,
+        };
+      }
+      if (fromJob.status !== 'passed' && fromJob.status !== 'pending') return fromJob;
+      return { ...fromJob, status: 'passed', note: `approved by ${who ?? 'someone'}` };
+    case 'rejected':
+      return {
+        status: 'failed',
+        note: `rejected by ${who ?? 'someone'}${approval.reason ? `: ${approval.reason}` : ''}`,
+      };
+    case 'moved-on':
+    case 'ended':
+      return fromJob;
+  }
 }
 
 function approvalStatus(job: CardJob | undefined): Live {

@@ -51,6 +51,7 @@ import {
 } from './render-parts.js';
 import type { PhaseLook } from './render-parts.js';
 import { codeBlockText, runBlocks, runFieldText } from './render-run.js';
+import { approvalBlocks, approvalFallbackText } from './render-approval.js';
 
 export {
   PLAN_DETAILS_ACTION_ID,
@@ -97,6 +98,7 @@ export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMe
   if (fields.length > 0) blocks.push(fieldsBlock(fields));
   const problem = problemText(card);
   if (problem) blocks.push(sectionBlock(problem));
+  blocks.push(...approvalBlocks(card, options.now));
   blocks.push(...runBlocks(card, options.now));
   blocks.push(...stepSections(card.steps));
   const context = contextElements(card, options.now);
@@ -231,6 +233,8 @@ function contextElements(card: Card, now: Date | undefined): string[] {
 
 /** One line for notifications: `❌ Promotion to prod failed: f5f87aa (frozen-tauntaun) — step waitRun failed`. */
 function fallbackText(card: Card): string {
+  const awaiting = approvalFallbackText(card);
+  if (awaiting) return fitMrkdwn(escapeMrkdwn(oneLine(awaiting)), BLOCK_KIT_LIMITS.messageText);
   const look = PHASE_LOOK[card.phase];
   const detail =
     card.phase === 'Rejected' ? card.rejection?.reason : card.isTerminal ? card.phaseMessage : undefined;

@@ -217,6 +217,109 @@ export class RestShapes {
   }
 }
 
+// ── approvals (added with the approvals feature) ────────────────────────────────────────────────
+// Deployments of a waiting job, pending deployments, and the authenticated user (GET /user). Templates:
+// the description's examples (deployment-items, pending-deployment-items, private-user) and the recorded
+// `deployment` delivery of @octokit/webhooks-examples, moved to the configured repository.
+
+/** A deployment GitHub created for a job that targets an environment (one per wait). */
+export interface SimDeployment {
+  id: number;
+  environment: string;
+  runId: number;
+  sha: string;
+  ref: string;
+  creator: SimActor;
+  createdAt: number;
+}
+
+/** An environment of the repository as the stand-in configures it. */
+export interface SimEnvironment {
+  id: number;
+  name: string;
+}
+
+let deploymentTemplateCache: Obj | undefined;
+function deploymentTemplate(): Obj {
+  if (!deploymentTemplateCache) {
+    const def = webhookExamples().find((d) => d.name === 'deployment');
+    const found = def?.examples.find((e) => e.deployment !== undefined)?.deployment as Obj | undefined;
+    if (!found) throw new Error('@octokit/webhooks-examples has no deployment example');
+    deploymentTemplateCache = found;
+  }
+  return structuredClone(deploymentTemplateCache);
+}
+
+/** The deployment object (REST `deployment` and the webhooks' `deployment`: the same fields). */
+export function deploymentShape(d: SimDeployment, ctx: PayloadContext): Obj {
+  const t = deploymentTemplate();
+  const url = `${ctx.apiUrl}/repos/${ctx.owner}/${ctx.repo}/deployments/${d.id}`;
+  return {
+    ...t,
+    url,
+    id: d.id,
+    node_id: nodeId('DE_', d.id),
+    sha: d.sha,
+    ref: d.ref,
+    task: 'deploy',
+    payload: {},
+    original_environment: d.environment,
+    environment: d.environment,
+    description: null,
+    creator: userFrom(t.creator as Obj, d.creator, ctx),
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.createdAt),
+    statuses_url: `${url}/statuses`,
+    repository_url: `${ctx.apiUrl}/repos/${ctx.owner}/${ctx.repo}`,
+    transient_environment: false,
+    production_environment: d.environment === 'prod',
+  };
+}
+
+/** One entry of GET …/runs/{run_id}/pending_deployments. */
+export function pendingDeploymentShape(
+  openapi: GithubOpenApi,
+  env: SimEnvironment,
+  pending: {
+    waitTimerMinutes: number;
+    waitTimerStartedAt: number | null;
+    canApprove: boolean;
+    reviewers: SimActor[];
+  },
+  ctx: PayloadContext,
+): Obj {
+  const t = openapi.example<Obj[]>('pending-deployment-items')[0] as Obj;
+  const userTemplate = ((t.reviewers as Obj[])[0] as Obj).reviewer as Obj;
+  return {
+    environment: {
+      id: env.id,
+      node_id: nodeId('EN_', env.id),
+      name: env.name,
+      url: `${ctx.apiUrl}/repos/${ctx.owner}/${ctx.repo}/environments/${env.name}`,
+      html_url: `${ctx.webUrl}/${ctx.owner}/${ctx.repo}/deployments/activity_log?environments_filter=${env.name}`,
+    },
+    wait_timer: pending.waitTimerMinutes,
+    wait_timer_started_at: pending.waitTimerStartedAt === null ? null : iso(pending.waitTimerStartedAt),
+    current_user_can_approve: pending.canApprove,
+    reviewers: pending.reviewers.map((actor) => ({
+      type: 'User',
+      reviewer: userFrom(userTemplate, actor, ctx),
+    })),
+  };
+}
+
+/** GET /user for a user token (the private view: it is the user's own profile). */
+export function authenticatedUserShape(openapi: GithubOpenApi, actor: SimActor, ctx: PayloadContext): Obj {
+  const t = openapi.example<Obj>('private-user');
+  return {
+    ...userFrom(t, actor, ctx),
+    name: actor.login,
+    email: null,
+    created_at: iso(ctx.now),
+    updated_at: iso(ctx.now),
+  };
+}
+
 /** A step as the REST API shows it at `now` (steps of a running job start queued, one at a time). */
 function restStep(s: SimStep, now: number, job: SimJob): Obj {
   const done = job.status === 'completed' || s.end <= now;
@@ -402,5 +505,23 @@ export class WebhookShapes {
         workflowJob[k] = null;
     }
     return { action, workflow_job: workflowJob, ...this.envelope(ctx, run.actor) };
+  }
+
+  // ── approvals (added with the approvals feature) ──
+  /**
+   * `deployment_protection_rule` `requested`: GitHub asks the App that owns the environment's custom rule.
+   * Fields as in the description's x-webhooks and @octokit/webhooks-schemas (which knows no `sha`/`ref`
+   * at the top level: both are left out, as older deliveries did).
+   */
+  deploymentProtectionRule(run: SimRun, deployment: SimDeployment, ctx: PayloadContext): Obj {
+    return {
+      action: 'requested',
+      environment: deployment.environment,
+      event: 'workflow_dispatch',
+      deployment_callback_url: `${ctx.apiUrl}/repos/${ctx.owner}/${ctx.repo}/actions/runs/${run.id}/deployment_protection_rule`,
+      deployment: deploymentShape(deployment, ctx),
+      pull_requests: [],
+      ...this.envelope(ctx, run.actor),
+    };
   }
 }

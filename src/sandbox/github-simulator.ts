@@ -112,6 +112,9 @@ export interface SimulatorOptions {
   htmlUrlFor: (runId: number) => string;
   /** Artifact retention (workflow uses retention-days: 30). */
   retentionMs?: number;
+  // ── approvals (added with the approvals feature) ──
+  /** Environments with protection rules (required reviewers, a custom rule): their jobs wait, as on GitHub. */
+  isProtected?: (environment: string) => boolean;
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -199,19 +202,46 @@ export class RunSimulator {
     return true;
   }
 
-  /** Releases the jobs waiting at `environment` (the hook for deployment approvals). */
-  approve(runId: number, environment: string, now: number): number {
+  /**
+   * Releases the jobs waiting at `environment` (the hook for deployment approvals). `notBefore` (virtual
+   * ms): the environment's wait timer, which an approval does not shorten.
+   */
+  approve(runId: number, environment: string, now: number, notBefore = now): number {
     const run = this.runs.get(runId);
     let released = 0;
     for (const job of run?.jobs ?? []) {
       if (job.status === 'waiting' && job.def.environment === environment) {
         job.status = 'queued';
-        job.startAt = now + (run?.scenario.queueDelayMs ?? 10);
+        job.startAt = Math.max(now, notBefore) + (run?.scenario.queueDelayMs ?? 10);
         released += 1;
       }
     }
     if (run && released > 0 && run.status === 'waiting') run.status = 'in_progress';
     return released;
+  }
+
+  // ── approvals (added with the approvals feature) ──
+  /**
+   * Rejects the deployment of the jobs waiting at `environment`: each fails without running a step (as on
+   * GitHub: "The deployment was rejected or didn't satisfy other protection rules"); the run goes on with
+   * whatever still runs after a failure, then concludes `failure`. Returns how many jobs were rejected.
+   */
+  reject(runId: number, environment: string, now: number): number {
+    const run = this.runs.get(runId);
+    let rejected = 0;
+    for (const job of run?.jobs ?? []) {
+      if (job.status === 'waiting' && job.def.environment === environment) {
+        job.status = 'completed';
+        job.conclusion = 'failure';
+        job.startedAt = now;
+        job.completedAt = now;
+        job.steps = [];
+        rejected += 1;
+        this.emit({ kind: 'workflow_job', action: 'completed', run: run as SimRun, job });
+      }
+    }
+    if (run && rejected > 0 && run.status === 'waiting') run.status = 'in_progress';
+    return rejected;
   }
 
   /** When the next transition is due (virtual ms), or undefined when nothing is scheduled. */
@@ -293,7 +323,11 @@ export class RunSimulator {
     }
     job.status = 'queued';
     this.emit({ kind: 'workflow_job', action: 'queued', run, job });
-    if (job.def.environment && run.scenario.waitAtEnvironments?.includes(job.def.environment)) {
+    const protectedEnv =
+      job.def.environment !== undefined &&
+      (run.scenario.waitAtEnvironments?.includes(job.def.environment) === true ||
+        this.opts.isProtected?.(job.def.environment) === true);
+    if (job.def.environment && protectedEnv) {
       job.status = 'waiting';
       run.status = 'waiting';
       // GitHub has been seen to deliver `waiting` twice for one wait (community discussion #63097).

@@ -12,6 +12,19 @@
 // Artifact downloads work as on GitHub: GET …/artifacts/{id}/zip answers 302 to a one-time URL on a second
 // listener (a different origin, so fetch drops the Authorization header on the redirect, as it does for
 // GitHub's blob storage), valid for 60 s of stand-in time.
+//
+// Approvals (added with the approvals feature; sections marked "── approvals"): environments with
+// protection rules (`environments` option: the bot's custom rule, required reviewers, prevent self-review,
+// a wait timer) make their jobs wait; a custom rule sends the `deployment_protection_rule` webhook and is
+// decided with POST …/runs/{run_id}/deployment_protection_rule (installation tokens only); reviewers decide
+// with GET/POST …/runs/{run_id}/pending_deployments (user tokens of a listed reviewer only; the run's
+// triggering actor is refused when self-review is prevented). The GitHub App's OAuth side — the device flow
+// (`/login/device/code`) and the token endpoint (`/login/oauth/access_token`, device codes and refresh
+// tokens) — lives on a third listener, `webUrl`, standing for https://github.com. Those two endpoints are
+// not part of the REST API, so its OpenAPI description cannot check them: they are the only requests the
+// checker does not see (every other path on the web listener is a violation). They are logged instead
+// (webRequests()). User access tokens minted there are "user" principals; they expire on the stand-in
+// clock (8 h by default), refresh tokens rotate on use, as GitHub documents.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -26,7 +39,16 @@ import { GithubOpenApi, type OperationMatch } from './github-openapi.js';
 import { loadWorkflow, validateDispatchInputs, type WorkflowModel } from './github-workflow.js';
 import { RunSimulator, type SimActor, type SimEvent, type SimRun } from './github-simulator.js';
 import { scenarioNamed, type Scenario, type ScenarioName } from './github-scenarios.js';
-import { RestShapes, WebhookShapes, iso, type PayloadContext } from './github-payloads.js';
+import {
+  RestShapes,
+  WebhookShapes,
+  authenticatedUserShape,
+  deploymentShape,
+  iso,
+  pendingDeploymentShape,
+  type PayloadContext,
+  type SimDeployment,
+} from './github-payloads.js';
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────────
 
@@ -51,6 +73,92 @@ export interface GithubStandInOptions {
   defaultScenario?: (inputs: Record<string, string>) => Scenario;
   host?: string;
   port?: number;
+  // ── approvals (added with the approvals feature) ──
+  /** Protection rules per environment name (Settings → Environments). A job targeting one of them waits. */
+  environments?: Record<string, EnvironmentRules>;
+  /** The GitHub App's OAuth side (device flow, user access tokens) on the web listener. */
+  oauth?: OAuthOptions;
+}
+
+// ── approvals (added with the approvals feature) ──
+export interface EnvironmentRules {
+  /** The bot's GitHub App is the environment's custom deployment protection rule. */
+  customRule?: boolean;
+  /** Required reviewers (GitHub logins); one approval suffices. */
+  reviewers?: string[];
+  /** The run's triggering actor may not approve it. */
+  preventSelfReview?: boolean;
+  /** Minutes a job waits at least, from the moment it started waiting (an approval does not shorten it). */
+  waitTimerMinutes?: number;
+}
+
+export interface OAuthOptions {
+  clientId: string;
+  /** The App's client secret; a refresh that sends one must send this one. */
+  clientSecret?: string;
+  /** Device-flow poll interval (seconds). Default 5, as GitHub. */
+  interval?: number;
+  /** Device code lifetime (seconds). Default 900, as GitHub. */
+  expiresIn?: number;
+  /** Real milliseconds per second of `interval` and `expiresIn` (tests shrink them). Default 1000. */
+  unitMs?: number;
+  /** User access token lifetime (seconds of stand-in time). Default 28800 (8 h). */
+  accessTokenSeconds?: number;
+  /** Refresh token lifetime (seconds of stand-in time). Default 15897600 (about 6 months). */
+  refreshTokenSeconds?: number;
+}
+
+/** One request to the web listener (device flow, token endpoint); never holds the secrets sent. */
+export interface WebRequest {
+  method: string;
+  path: string;
+  grantType?: string;
+  /** `error` of the answer (authorization_pending, slow_down, …), or `ok`. */
+  outcome: string;
+  /** Real time (ms). */
+  at: number;
+}
+
+/** A decision GitHub recorded (for tests: who decided what, with which credential). */
+export interface RecordedReview {
+  runId: number;
+  environment: string;
+  gate: 'custom-rule' | 'reviewers';
+  state: 'approved' | 'rejected' | 'comment';
+  login: string;
+  auth: RecordedRequest['auth'];
+  comment?: string;
+}
+
+interface Gate {
+  runId: number;
+  environment: string;
+  jobId: number;
+  deployment: SimDeployment;
+  /** Stand-in ms when the job started waiting. */
+  since: number;
+  /** Rules still to pass. */
+  customRule: boolean;
+  reviewers: boolean;
+}
+
+interface DeviceGrant {
+  deviceCode: string;
+  userCode: string;
+  /** Real ms. */
+  createdAt: number;
+  expiresAt: number;
+  interval: number;
+  lastPollAt?: number;
+  authorizedAs?: SimActor;
+  denied?: boolean;
+  used?: boolean;
+}
+
+interface UserGrant {
+  actor: SimActor;
+  /** Stand-in ms. */
+  expiresAt: number;
 }
 
 export const DEFAULT_STANDIN_PAT = 'ghp_standinPersonalAccessToken0000000000';
@@ -75,7 +183,8 @@ export interface RecordedRequest {
   query: string;
   operationId?: string;
   status: number;
-  auth: 'none' | 'token' | 'installation' | 'app-jwt' | 'invalid';
+  /** `user`: a user access token from the device flow (approvals). */
+  auth: 'none' | 'token' | 'user' | 'installation' | 'app-jwt' | 'invalid';
   /** Stand-in time. */
   at: number;
 }
@@ -164,6 +273,19 @@ export class GithubStandIn {
   private readonly defaultScenario: (inputs: Record<string, string>) => Scenario;
   private ticker: NodeJS.Timeout | undefined;
   private busy: Promise<void> = Promise.resolve();
+  // ── approvals (added with the approvals feature) ──
+  /** Base URL standing for https://github.com (device flow, token endpoint). */
+  readonly webUrl: string;
+  private readonly envRules: Record<string, EnvironmentRules>;
+  private readonly oauth: OAuthOptions | undefined;
+  private gates = new Map<string, Gate>();
+  private deploymentSeq = 0;
+  private reviewLog: RecordedReview[] = [];
+  private webLog: WebRequest[] = [];
+  private deviceGrants = new Map<string, DeviceGrant>();
+  private userTokens = new Map<string, UserGrant>();
+  private refreshTokens = new Map<string, UserGrant>();
+  private minted: string[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -172,9 +294,14 @@ export class GithubStandIn {
     storagePort: number,
     host: string,
     opts: GithubStandInOptions,
+    private readonly web: Server,
+    webPort: number,
   ) {
     this.url = `http://${host}:${apiPort}`;
     this.storageUrl = `http://${host}:${storagePort}`;
+    this.webUrl = `http://${host}:${webPort}`;
+    this.envRules = opts.environments ?? {};
+    this.oauth = opts.oauth;
     this.owner = opts.owner ?? 'acme';
     this.repo = opts.repo ?? 'gitops-infra-pipeline';
     this.openapi = GithubOpenApi.load();
@@ -199,8 +326,12 @@ export class GithubStandIn {
     this.hooks = new WebhookShapes(this.rest);
     this.sim = new RunSimulator({
       model: this.workflow,
-      onEvent: (e) => this.onSimEvent(e),
+      onEvent: (e) => {
+        this.onSimEvent(e);
+        this.onSimEventForApprovals(e);
+      },
       htmlUrlFor: (runId) => `https://github.com/${this.owner}/${this.repo}/actions/runs/${runId}`,
+      isProtected: (environment) => this.hasRules(environment),
     });
   }
 
@@ -216,9 +347,11 @@ export class GithubStandIn {
     };
     const api = createServer();
     const storage = createServer();
+    const web = createServer();
     const apiPort = await listen(api, opts.port ?? 0);
     const storagePort = await listen(storage, 0);
-    const instance = new GithubStandIn(api, storage, apiPort, storagePort, host, opts);
+    const webPort = await listen(web, 0);
+    const instance = new GithubStandIn(api, storage, apiPort, storagePort, host, opts, web, webPort);
     const guard =
       (fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>) =>
       (req: IncomingMessage, res: ServerResponse) => {
@@ -235,6 +368,10 @@ export class GithubStandIn {
       'request',
       guard((req, res) => instance.handleStorage(req, res)),
     );
+    web.on(
+      'request',
+      guard((req, res) => instance.handleWeb(req, res)),
+    );
     if (opts.speed !== undefined) instance.runAtSpeed(opts.speed);
     return instance;
   }
@@ -244,7 +381,7 @@ export class GithubStandIn {
     this.ticker = undefined;
     await this.busy;
     await Promise.all(
-      [this.server, this.storage].map(
+      [this.server, this.storage, this.web].map(
         (s) =>
           new Promise<void>((resolve) => {
             s.closeAllConnections();
@@ -738,6 +875,13 @@ export class GithubStandIn {
         actor: { login: `${this.app.slug}[bot]`, id: 41_000_001, type: 'Bot' },
       };
     }
+    // ── approvals: user access tokens from the device flow (they expire on the stand-in clock) ──
+    const user = this.userTokens.get(credential);
+    if (user) {
+      return user.expiresAt > this.clock
+        ? { kind: 'user', key: `user:${user.actor.login}`, actor: user.actor }
+        : { kind: 'invalid', key: 'invalid' };
+    }
     const login = this.tokens[credential];
     if (login)
       return {
@@ -851,6 +995,20 @@ export class GithubStandIn {
           return error(409, 'Cannot cancel a workflow run that is completed.');
         return { status: 202, body: {} };
       }
+      // ── approvals (added with the approvals feature) ──
+      case 'actions/review-custom-gates-for-run':
+        return this.reviewCustomGates(p, principal, rawBody);
+      case 'actions/get-pending-deployments-for-run':
+        return this.getPendingDeployments(p, principal);
+      case 'actions/review-pending-deployments-for-run':
+        return this.reviewPendingDeployments(p, principal, rawBody);
+      case 'users/get-authenticated':
+        if (principal.kind !== 'user' && principal.kind !== 'token')
+          return error(403, 'Resource not accessible by integration');
+        return {
+          status: 200,
+          body: authenticatedUserShape(this.openapi, principal.actor as SimActor, this.payloadContext()),
+        };
       default:
         this.violationLog.push({
           kind: 'not-simulated',
@@ -968,6 +1126,415 @@ export class GithubStandIn {
     };
   }
 
+  // ── approvals (added with the approvals feature) ─────────────────────────────────────────────
+
+  /** Decisions GitHub recorded, oldest first. */
+  reviews(): RecordedReview[] {
+    return [...this.reviewLog];
+  }
+
+  /** Requests to the web listener (device flow, token endpoint), oldest first. */
+  webRequests(): WebRequest[] {
+    return [...this.webLog];
+  }
+
+  /**
+   * Every credential the stand-in handed out (installation tokens, device codes, user access and refresh
+   * tokens): what a test looks for in logs that must never hold one.
+   */
+  issuedSecrets(): string[] {
+    return [...this.minted, ...this.installationTokens.keys()];
+  }
+
+  /** The environments a run is waiting at, with the rules still to pass. */
+  pendingGates(runId: number): Array<{ environment: string; customRule: boolean; reviewers: boolean }> {
+    return [...this.gates.values()]
+      .filter((g) => g.runId === runId && this.gateOpen(g))
+      .map((g) => ({ environment: g.environment, customRule: g.customRule, reviewers: g.reviewers }));
+  }
+
+  /** The user enters `userCode` at the verification page and authorizes the App as `login`. */
+  authorizeDevice(userCode: string, login: string): void {
+    const grant = this.grantByUserCode(userCode);
+    grant.authorizedAs = { login, id: actorIdFor(login), type: 'User' };
+  }
+
+  /** The user declines the authorization. */
+  denyDevice(userCode: string): void {
+    this.grantByUserCode(userCode).denied = true;
+  }
+
+  /** The device code expires now (as it does after `expires_in`). */
+  expireDevice(userCode: string): void {
+    this.grantByUserCode(userCode).expiresAt = Date.now() - 1;
+  }
+
+  /** The user access token expires now (stand-in clock), as after 8 hours. */
+  expireUserToken(token: string): void {
+    const grant = this.userTokens.get(token);
+    if (grant) grant.expiresAt = this.clock - 1;
+  }
+
+  private grantByUserCode(userCode: string): DeviceGrant {
+    const grant = [...this.deviceGrants.values()].find((g) => g.userCode === userCode);
+    if (!grant) throw new Error(`no device authorization with user code ${userCode}`);
+    return grant;
+  }
+
+  private hasRules(environment: string): boolean {
+    const rules = this.envRules[environment];
+    return rules !== undefined && (rules.customRule === true || (rules.reviewers ?? []).length > 0);
+  }
+
+  private environmentId(name: string): number {
+    const names = Object.keys(this.envRules).sort();
+    const index = names.indexOf(name);
+    return 161_171_000 + (index === -1 ? 500 + name.length : index);
+  }
+
+  private gateOpen(gate: Gate): boolean {
+    const job = this.sim.get(gate.runId)?.jobs.find((j) => j.id === gate.jobId);
+    return job?.status === 'waiting';
+  }
+
+  /** Opens a gate when a job starts waiting at an environment; the custom rule's webhook goes out once. */
+  private onSimEventForApprovals(e: SimEvent): void {
+    if (e.kind !== 'workflow_job' || e.action !== 'waiting') return;
+    const environment = e.job.def.environment;
+    if (!environment) return;
+    const key = `${e.run.id}/${environment}`;
+    if (this.gates.get(key)?.jobId === e.job.id) return; // `waiting` is delivered twice for one wait
+    const rules = this.envRules[environment] ?? {};
+    this.deploymentSeq += 1;
+    const deployment: SimDeployment = {
+      id: 1_800_000_000 + this.deploymentSeq,
+      environment,
+      runId: e.run.id,
+      sha: e.run.headSha,
+      ref: e.run.ref,
+      creator: e.run.actor,
+      createdAt: this.clock,
+    };
+    this.gates.set(key, {
+      runId: e.run.id,
+      environment,
+      jobId: e.job.id,
+      deployment,
+      since: this.clock,
+      customRule: rules.customRule === true,
+      reviewers: (rules.reviewers ?? []).length > 0,
+    });
+    if (rules.customRule !== true) return;
+    const payload = this.hooks.deploymentProtectionRule(e.run, deployment, this.payloadContext());
+    const problems = this.openapi.checkWebhook('deployment_protection_rule', 'requested', payload);
+    if (problems.length > 0)
+      this.violationLog.push({
+        kind: 'webhook',
+        operationId: 'deployment_protection_rule.requested',
+        problems,
+      });
+    if (!this.webhook || !this.webhooksEnabled) return;
+    this.outbox.push({
+      id: randomUUID(),
+      event: 'deployment_protection_rule',
+      action: 'requested',
+      runId: e.run.id,
+      body: JSON.stringify(payload),
+    });
+  }
+
+  /** Releases the job once no rule is left (after the wait timer), or fails it on a rejection. */
+  private settle(gate: Gate, state: 'approved' | 'rejected'): void {
+    const key = `${gate.runId}/${gate.environment}`;
+    if (state === 'rejected') {
+      this.gates.delete(key);
+      this.sim.reject(gate.runId, gate.environment, this.clock);
+      return;
+    }
+    if (gate.customRule || gate.reviewers) return;
+    this.gates.delete(key);
+    const timer = (this.envRules[gate.environment]?.waitTimerMinutes ?? 0) * 60_000;
+    this.sim.approve(gate.runId, gate.environment, this.clock, gate.since + timer);
+  }
+
+  private parseJsonBody(rawBody: string): Record<string, unknown> {
+    try {
+      const data = JSON.parse(rawBody) as unknown;
+      return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** POST …/runs/{run_id}/deployment_protection_rule: the App decides (or reports on) its own rule. */
+  private reviewCustomGates(p: Record<string, string>, principal: Principal, rawBody: string): Answer {
+    if (principal.kind !== 'installation') {
+      return error(403, 'GitHub Apps can only review their own custom deployment protection rules');
+    }
+    const run = this.sim.get(Number(p.run_id));
+    if (!run) return NOT_FOUND();
+    const body = this.parseJsonBody(rawBody);
+    const environment = String(body.environment_name ?? '');
+    const gate = this.gates.get(`${run.id}/${environment}`);
+    if (!gate || !this.gateOpen(gate) || !gate.customRule) {
+      return error(422, `No pending custom deployment protection rule for environment ${environment}`);
+    }
+    const state = body.state === 'approved' || body.state === 'rejected' ? body.state : undefined;
+    this.reviewLog.push({
+      runId: run.id,
+      environment,
+      gate: 'custom-rule',
+      state: state ?? 'comment',
+      login: principal.actor?.login ?? '',
+      auth: principal.kind,
+      ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
+    });
+    if (!state) return { status: 204 };
+    gate.customRule = false;
+    this.settle(gate, state);
+    return { status: 204 };
+  }
+
+  private canReview(gate: Gate, principal: Principal): { ok: true } | { ok: false; message: string } {
+    const login = principal.actor?.login ?? '';
+    const rules = this.envRules[gate.environment] ?? {};
+    const run = this.sim.get(gate.runId);
+    if (!(rules.reviewers ?? []).some((r) => r.toLowerCase() === login.toLowerCase())) {
+      return {
+        ok: false,
+        message: `${login} is not a required reviewer for the environment ${gate.environment}`,
+      };
+    }
+    if (rules.preventSelfReview && run && run.actor.login.toLowerCase() === login.toLowerCase()) {
+      return {
+        ok: false,
+        message: `Self-review is prevented for the environment ${gate.environment}: ${login} triggered this run`,
+      };
+    }
+    return { ok: true };
+  }
+
+  /** GET …/runs/{run_id}/pending_deployments. */
+  private getPendingDeployments(p: Record<string, string>, principal: Principal): Answer {
+    const run = this.sim.get(Number(p.run_id));
+    if (!run) return NOT_FOUND();
+    const ctx = this.payloadContext();
+    const human = principal.kind === 'user' || principal.kind === 'token';
+    const list = [...this.gates.values()]
+      .filter((g) => g.runId === run.id && this.gateOpen(g))
+      .map((g) => {
+        const rules = this.envRules[g.environment] ?? {};
+        return pendingDeploymentShape(
+          this.openapi,
+          { id: this.environmentId(g.environment), name: g.environment },
+          {
+            waitTimerMinutes: rules.waitTimerMinutes ?? 0,
+            waitTimerStartedAt: rules.waitTimerMinutes ? g.since : null,
+            canApprove: human && g.reviewers && this.canReview(g, principal).ok,
+            reviewers: (rules.reviewers ?? []).map((login) => ({
+              login,
+              id: actorIdFor(login),
+              type: 'User' as const,
+            })),
+          },
+          ctx,
+        );
+      });
+    return { status: 200, body: list };
+  }
+
+  /** POST …/runs/{run_id}/pending_deployments: a required reviewer decides, with their own identity. */
+  private reviewPendingDeployments(p: Record<string, string>, principal: Principal, rawBody: string): Answer {
+    const run = this.sim.get(Number(p.run_id));
+    if (!run) return NOT_FOUND();
+    const body = this.parseJsonBody(rawBody);
+    const ids = Array.isArray(body.environment_ids) ? body.environment_ids.map(Number) : [];
+    const state = body.state === 'rejected' ? 'rejected' : 'approved';
+    const open = [...this.gates.values()].filter(
+      (g) => g.runId === run.id && this.gateOpen(g) && g.reviewers,
+    );
+    const targets = ids.map((id) => open.find((g) => this.environmentId(g.environment) === id));
+    if (ids.length === 0 || targets.some((g) => g === undefined)) {
+      return validationError('There are no pending deployments for the given environment ids');
+    }
+    if (principal.kind !== 'user' && principal.kind !== 'token') {
+      return validationError('A GitHub App cannot be a required reviewer');
+    }
+    for (const gate of targets as Gate[]) {
+      const allowed = this.canReview(gate, principal);
+      if (!allowed.ok) return validationError(allowed.message);
+    }
+    const ctx = this.payloadContext();
+    const deployments = (targets as Gate[]).map((gate) => {
+      this.reviewLog.push({
+        runId: run.id,
+        environment: gate.environment,
+        gate: 'reviewers',
+        state,
+        login: principal.actor?.login ?? '',
+        auth: principal.kind,
+        ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
+      });
+      const shape = deploymentShape(gate.deployment, ctx);
+      gate.reviewers = false;
+      this.settle(gate, state);
+      return shape;
+    });
+    return { status: 200, body: deployments };
+  }
+
+  // ── HTTP: the web listener (github.com: device flow and the token endpoint) ───────────────────
+
+  private async handleWeb(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', this.webUrl);
+    const raw = await readBody(req);
+    const params = parseFormOrJson(raw, req.headers['content-type']);
+    const answer = (status: number, body: Record<string, unknown>, outcome: string): void => {
+      this.webLog.push({
+        method,
+        path: url.pathname,
+        ...(params.grant_type ? { grantType: params.grant_type } : {}),
+        outcome,
+        at: Date.now(),
+      });
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(body));
+    };
+    const oauthError = (code: string, description: string, extra: Record<string, unknown> = {}): void =>
+      answer(
+        200,
+        {
+          error: code,
+          error_description: description,
+          error_uri:
+            'https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow',
+          ...extra,
+        },
+        code,
+      );
+    if (
+      method !== 'POST' ||
+      (url.pathname !== '/login/device/code' && url.pathname !== '/login/oauth/access_token')
+    ) {
+      this.violationLog.push({
+        kind: 'unknown-operation',
+        method,
+        path: url.pathname,
+        problems: ['the web listener serves only POST /login/device/code and POST /login/oauth/access_token'],
+      });
+      answer(404, { message: 'Not Found' }, 'not-found');
+      return;
+    }
+    const oauth = this.oauth;
+    if (!oauth || params.client_id !== oauth.clientId) {
+      oauthError('incorrect_client_credentials', 'The client_id and/or client_secret passed are incorrect.');
+      return;
+    }
+    const unit = oauth.unitMs ?? 1000;
+    if (url.pathname === '/login/device/code') {
+      const deviceCode = randomBytes(20).toString('hex');
+      const userCode = `${randomLetters(4)}-${randomLetters(4)}`;
+      const interval = oauth.interval ?? 5;
+      const expiresIn = oauth.expiresIn ?? 900;
+      this.deviceGrants.set(deviceCode, {
+        deviceCode,
+        userCode,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + expiresIn * unit,
+        interval,
+      });
+      this.minted.push(deviceCode);
+      answer(
+        200,
+        {
+          device_code: deviceCode,
+          user_code: userCode,
+          verification_uri: `${this.webUrl}/login/device`,
+          expires_in: expiresIn,
+          interval,
+        },
+        'ok',
+      );
+      return;
+    }
+    if (params.grant_type === 'urn:ietf:params:oauth:grant-type:device_code') {
+      const grant = this.deviceGrants.get(params.device_code ?? '');
+      if (!grant || grant.used) {
+        oauthError('incorrect_device_code', 'The device_code provided is not valid.');
+        return;
+      }
+      const now = Date.now();
+      if (grant.expiresAt <= now) {
+        oauthError('expired_token', 'The `device_code` has expired.');
+        return;
+      }
+      if (grant.denied) {
+        oauthError('access_denied', 'The authorization request was denied.');
+        return;
+      }
+      const tooSoon = grant.lastPollAt !== undefined && now - grant.lastPollAt < grant.interval * unit;
+      grant.lastPollAt = now;
+      if (tooSoon) {
+        grant.interval += 5;
+        oauthError('slow_down', 'Too many requests have been made in the same timeframe.', {
+          interval: grant.interval,
+        });
+        return;
+      }
+      if (!grant.authorizedAs) {
+        oauthError('authorization_pending', 'The authorization request is still pending.');
+        return;
+      }
+      grant.used = true;
+      answer(200, this.issueUserTokens(grant.authorizedAs, oauth), 'ok');
+      return;
+    }
+    if (params.grant_type === 'refresh_token') {
+      if (
+        oauth.clientSecret !== undefined &&
+        params.client_secret !== undefined &&
+        params.client_secret !== oauth.clientSecret
+      ) {
+        oauthError(
+          'incorrect_client_credentials',
+          'The client_id and/or client_secret passed are incorrect.',
+        );
+        return;
+      }
+      const grant = this.refreshTokens.get(params.refresh_token ?? '');
+      if (!grant || grant.expiresAt <= this.clock) {
+        oauthError('bad_refresh_token', 'The refresh token passed is incorrect or expired.');
+        return;
+      }
+      // Rotation: the refresh token and every access token of that user issued before are spent.
+      this.refreshTokens.delete(params.refresh_token ?? '');
+      for (const [token, user] of this.userTokens)
+        if (user.actor.login === grant.actor.login) this.userTokens.delete(token);
+      answer(200, this.issueUserTokens(grant.actor, oauth), 'ok');
+      return;
+    }
+    oauthError('unsupported_grant_type', 'The grant type is not supported.');
+  }
+
+  private issueUserTokens(actor: SimActor, oauth: OAuthOptions): Record<string, unknown> {
+    const access = `ghu_${randomBytes(27).toString('base64url').replace(/[-_]/g, 'x').slice(0, 36)}`;
+    const refresh = `ghr_${randomBytes(60).toString('base64url').replace(/[-_]/g, 'x').slice(0, 76)}`;
+    const accessSeconds = oauth.accessTokenSeconds ?? 28_800;
+    const refreshSeconds = oauth.refreshTokenSeconds ?? 15_897_600;
+    this.userTokens.set(access, { actor, expiresAt: this.clock + accessSeconds * 1000 });
+    this.refreshTokens.set(refresh, { actor, expiresAt: this.clock + refreshSeconds * 1000 });
+    this.minted.push(access, refresh);
+    return {
+      access_token: access,
+      expires_in: accessSeconds,
+      refresh_token: refresh,
+      refresh_token_expires_in: refreshSeconds,
+      token_type: 'bearer',
+      scope: '',
+    };
+  }
+
   // ── HTTP: artifact storage ─────────────────────────────────────────────────────────────────────
 
   private async handleStorage(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -1040,4 +1607,45 @@ function createdFilter(raw: string): (ms: number) => boolean {
     default:
       return (ms) => new Date(ms).toISOString().slice(0, 10) === new Date(at).toISOString().slice(0, 10);
   }
+}
+
+// ── approvals (added with the approvals feature) ──
+
+/** A 422 with GitHub's validation-error body. */
+function validationError(message: string): Answer {
+  return {
+    status: 422,
+    body: {
+      message,
+      documentation_url:
+        'https://docs.github.com/rest/actions/workflow-runs#review-pending-deployments-for-a-workflow-run',
+    },
+  };
+}
+
+/** A stable user id per login (the stand-in has no user directory). */
+function actorIdFor(login: string): number {
+  let hash = 0;
+  for (const ch of login.toLowerCase()) hash = (hash * 31 + ch.charCodeAt(0)) % 1_000_000;
+  return 8_000_000 + hash;
+}
+
+const LETTERS = 'BCDFGHJKLMNPQRSTVWXZ';
+function randomLetters(n: number): string {
+  return [...randomBytes(n)].map((b) => LETTERS[b % LETTERS.length]).join('');
+}
+
+/** The token endpoint takes form-encoded parameters (and JSON). */
+function parseFormOrJson(raw: string, contentType: string | undefined): Record<string, string | undefined> {
+  if (/application\/json/i.test(contentType ?? '')) {
+    try {
+      const data = JSON.parse(raw) as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, v === undefined ? undefined : String(v)]),
+      );
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(raw));
 }
