@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { AccessPolicy, Principals } from '../domain/access.js';
 import type { Environment } from '../domain/types.js';
+import { approvalsSecrets, resolveApprovalsConfig, type ApprovalsConfig } from '../approvals/config.js';
 import { SETTINGS, type SettingKey, type SettingSpec } from './settings.js';
 
 export interface Config {
@@ -32,6 +33,7 @@ export interface Config {
       | { kind: 'none' };
     webhookSecret?: string;
   };
+  approvals: ApprovalsConfig;
   aws: { region: string; dynamodbEndpoint?: string; s3Endpoint?: string };
   access: AccessPolicy;
   http: { port: number; workerPort: number };
@@ -201,7 +203,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const access = buildAccess(file, s, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  const authKind = appCount === 3 ? 'app' : s.githubToken ? 'token' : 'none';
+  const opt = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const approvals = resolveApprovalsConfig(
+    {
+      ...(opt(s.approvalMode) ? { mode: opt(s.approvalMode) } : {}),
+      ...(opt(s.approvalReminderMinutes) ? { reminderMinutes: opt(s.approvalReminderMinutes) } : {}),
+      ...(opt(s.tokenEncryptionKey) ? { tokenEncryptionKey: opt(s.tokenEncryptionKey) } : {}),
+      ...(opt(s.tokenEncryptionPreviousKeys) ? { tokenEncryptionPreviousKeys: opt(s.tokenEncryptionPreviousKeys) } : {}),
+      ...(opt(s.githubAppClientId) ? { clientId: opt(s.githubAppClientId) } : {}),
+      ...(opt(s.githubAppClientSecret) ? { clientSecret: opt(s.githubAppClientSecret) } : {}),
+      ...(opt(s.githubWebUrl) ? { webUrl: opt(s.githubWebUrl) } : {}),
+    },
+    // Approvals are opt-in: an install that only promotes needs no GitHub App, so the default mode's App
+    // requirement is enforced only when APPROVAL_MODE is set (a decision without it fails with GitHub's answer).
+    opt(s.approvalMode) ? authKind : 'app',
+  );
+  problems.push(...approvals.problems);
+  if (problems.length > 0 || !approvals.config) throw new ConfigError(problems);
 
   const [owner = '', repo = ''] = (s.githubRepository as string).split('/');
   const auth: Config['github']['auth'] =
@@ -256,9 +275,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(s.locksDynamodbEndpoint ? { dynamodbEndpoint: s.locksDynamodbEndpoint } : {}),
       ...(s.locksS3Endpoint ? { s3Endpoint: s.locksS3Endpoint } : {}),
     },
+    approvals: approvals.config,
     access,
     http: { port: s.httpPort, workerPort: s.workerPort },
     logLevel: s.logLevel,
-    secrets,
+    secrets: [...secrets, ...approvalsSecrets(approvals.config)],
   };
 }

@@ -11,7 +11,7 @@ export interface SettingSpec {
   /** Value is a credential: never logged, shown as "(set)" in diagnostics. */
   secret?: boolean;
   /** Which processes or modes need it, for the docs. */
-  group: 'Slack' | 'Redis' | 'Kargo' | 'GitHub' | 'AWS' | 'Access' | 'Process';
+  group: 'Slack' | 'Redis' | 'Kargo' | 'GitHub' | 'Approvals' | 'AWS' | 'Access' | 'Process';
 }
 
 const blankIsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -249,6 +249,59 @@ export const SETTINGS = {
     schema: optionalStr().pipe(z.string().min(16, 'at least 16 characters').optional()),
     description: 'Secret that signs GitHub webhook deliveries (X-Hub-Signature-256) to /github/webhook.',
     example: 'a-long-random-string-from-a-password-manager',
+  },
+  approvalMode: {
+    env: 'APPROVAL_MODE',
+    group: 'Approvals',
+    schema: optionalStr(),
+    description:
+      'How prod is approved from Slack: `protection-rule` (the App is the prod environment\'s custom deployment protection rule; recommended) or `reviewer` (GitHub required reviewers; approvers link their GitHub account with /approve link).',
+    example: 'protection-rule',
+  },
+  approvalReminderMinutes: {
+    env: 'APPROVAL_REMINDER_MINUTES',
+    group: 'Approvals',
+    schema: optionalStr(),
+    description: 'Minutes before a waiting approval is reminded in #infra-deployments (never approved by timeout). Default 30.',
+    example: '30',
+  },
+  tokenEncryptionKey: {
+    env: 'TOKEN_ENCRYPTION_KEY',
+    group: 'Approvals',
+    secret: true,
+    schema: optionalStr(),
+    description: 'Reviewer mode: 32 random bytes, base64 (`openssl rand -base64 32`), encrypting linked GitHub user tokens at rest (AES-256-GCM).',
+    example: 'q5Jb0Z3…base64…=',
+  },
+  tokenEncryptionPreviousKeys: {
+    env: 'TOKEN_ENCRYPTION_PREVIOUS_KEYS',
+    group: 'Approvals',
+    secret: true,
+    schema: optionalStr(),
+    description: 'Older encryption keys, comma-separated, still accepted for reading after a key rotation.',
+    example: 'oldKeyBase64=',
+  },
+  githubAppClientId: {
+    env: 'GITHUB_APP_CLIENT_ID',
+    group: 'Approvals',
+    schema: optionalStr(),
+    description: "Reviewer mode: the GitHub App's client id, for the device flow of /approve link.",
+    example: 'Iv23liABCDEF123456',
+  },
+  githubAppClientSecret: {
+    env: 'GITHUB_APP_CLIENT_SECRET',
+    group: 'Approvals',
+    secret: true,
+    schema: optionalStr(),
+    description: "The GitHub App's client secret, sent when refreshing linked user tokens.",
+    example: 'abcdef0123456789…',
+  },
+  githubWebUrl: {
+    env: 'GITHUB_WEB_URL',
+    group: 'Approvals',
+    schema: optionalStr(),
+    description: 'GitHub web URL for the device flow and review links (GitHub Enterprise Server: https://HOST). Default https://github.com.',
+    example: 'https://github.com',
   },
   awsRegion: {
     env: 'AWS_REGION',

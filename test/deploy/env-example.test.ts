@@ -110,7 +110,10 @@ describe('.env.example', () => {
   });
 
   it('shows the GitHub App settings, which go together, in the same state (all commented out)', () => {
-    const app = envExample.entries.filter((e) => e.key.startsWith('GITHUB_APP_'));
+    // The App's installation credentials (GITHUB_APP_CLIENT_* belong to the approvals' device flow).
+    const app = envExample.entries.filter(
+      (e) => e.key.startsWith('GITHUB_APP_') && !e.key.startsWith('GITHUB_APP_CLIENT_'),
+    );
     expect(app.map((e) => e.key).sort()).toEqual([
       'GITHUB_APP_ID',
       'GITHUB_APP_INSTALLATION_ID',
