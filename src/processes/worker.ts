@@ -25,6 +25,13 @@ import { startKargoSync } from '../worker/kargo-sync.js';
 import { startRunFollower, type PollSchedule } from '../worker/github-follow.js';
 import { processPromote } from '../worker/promote.js';
 import { processUnlock, processUnlockAction, type UnlockJobDeps } from '../worker/unlock.js';
+import {
+  processApprove,
+  processApproveAction,
+  processRejectSubmission,
+  type ApproveJobDeps,
+} from '../worker/approve.js';
+import { createApprovalStack } from './approvals.js';
 import type { UnlockDeps } from '../locks/handlers.js';
 import { createLockService } from '../locks/service.js';
 import { githubRunStatus } from '../worker/run-status.js';
@@ -195,6 +202,37 @@ export async function startWorker(
     },
   };
 
+  const slackClient = new WebClient(config.slack.botToken, {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+  });
+  const approvalStack = createApprovalStack({
+    config,
+    redis,
+    logger,
+    cards,
+    audit: auditLog,
+    groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
+    worker: {
+      post: (message) =>
+        notifier.post({
+          channel: 'deployments',
+          key: message.key,
+          text: message.text,
+          blocks: message.blocks,
+        }),
+      notify: (reply, message) =>
+        responder.reply(reply.responseUrl, { text: message.text, blocks: message.blocks }),
+      cardUrl,
+    },
+  });
+  const approveDeps: ApproveJobDeps = {
+    approvals: approvalStack.deps,
+    responder,
+    slack: slackClient,
+    groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
+  };
+
   const commandWorker = new Worker<CommandJob>(
     COMMAND_QUEUE,
     async (job: Job<CommandJob>) => {
@@ -211,6 +249,12 @@ export async function startWorker(
           return processUnlock(data, unlockDeps);
         case 'unlock-action':
           return processUnlockAction(data, unlockDeps);
+        case 'approve':
+          return processApprove(data, approveDeps);
+        case 'approve-action':
+          return processApproveAction(data, approveDeps);
+        case 'reject-submission':
+          return processRejectSubmission(data, approveDeps);
       }
     },
     { connection: redis, prefix, concurrency: options.concurrency ?? 4 },
@@ -254,16 +298,13 @@ export async function startWorker(
     logger,
     ...(options.pollSchedule ? { schedule: options.pollSchedule } : {}),
     ...(options.artifactBackoffMs ? { artifactBackoffMs: options.artifactBackoffMs } : {}),
+    onDelivery: (event, payload, deliveryId) => approvalStack.onDelivery(event, payload, deliveryId),
   });
 
   await notifier.start();
   await mirror.start();
   const watch = startKargoSync({ kargo, cards, store, logger, runs });
 
-  const slack = new WebClient(config.slack.botToken, {
-    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
-    retryConfig: { retries: 0 },
-  });
   const configuredGroups = [
     ...new Set(
       Object.values(config.access).flatMap((perEnv) => Object.values(perEnv).flatMap((p) => p.groups)),
@@ -271,7 +312,7 @@ export async function startWorker(
   ];
   const refreshGroups = () =>
     groups
-      .refresh(slack, configuredGroups)
+      .refresh(slackClient, configuredGroups)
       .catch((err: unknown) => logger.warn({ err }, 'user-group refresh failed'));
   await refreshGroups();
   const groupTimer = setInterval(() => void refreshGroups(), options.groupRefreshMs ?? 5 * 60_000);
@@ -300,6 +341,7 @@ export async function startWorker(
       watch.stop();
       await commandWorker.close();
       await runs.close();
+      await approvalStack.close();
       await mirror.close();
       await notifier.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

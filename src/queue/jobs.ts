@@ -58,11 +58,50 @@ export const unlockActionJob = z.object({
   reply: replyTarget,
 });
 
-export const commandJob = z.discriminatedUnion('kind', [promoteJob, freightJob, unlockJob, unlockActionJob]);
+/** `/approve [target]` and `/approve link`. */
+export const approveJob = z.object({
+  kind: z.literal('approve'),
+  requestId: z.string(),
+  target: z.string().optional(),
+  link: z.boolean(),
+  actor,
+  reply: replyTarget,
+});
+
+/** A click on a card's Approve button (Reject is prompted by the web process, then submitted). */
+export const approveActionJob = z.object({
+  kind: z.literal('approve-action'),
+  requestId: z.string(),
+  actionValue: z.unknown(),
+  actor,
+  reply: replyTarget,
+});
+
+/** The Reject dialog was submitted with a reason. */
+export const rejectSubmissionJob = z.object({
+  kind: z.literal('reject-submission'),
+  requestId: z.string(),
+  viewPrivateMetadata: z.unknown(),
+  reason: z.string(),
+  actor,
+});
+
+export const commandJob = z.discriminatedUnion('kind', [
+  promoteJob,
+  freightJob,
+  unlockJob,
+  unlockActionJob,
+  approveJob,
+  approveActionJob,
+  rejectSubmissionJob,
+]);
 export type PromoteJob = z.infer<typeof promoteJob>;
 export type FreightJob = z.infer<typeof freightJob>;
 export type UnlockJob = z.infer<typeof unlockJob>;
 export type UnlockActionJob = z.infer<typeof unlockActionJob>;
+export type ApproveJob = z.infer<typeof approveJob>;
+export type ApproveActionJob = z.infer<typeof approveActionJob>;
+export type RejectSubmissionJob = z.infer<typeof rejectSubmissionJob>;
 export type CommandJob = z.infer<typeof commandJob>;
 
 /** Retry policy: transient failures back off exponentially; permanent ones throw UnrecoverableError. */

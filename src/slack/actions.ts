@@ -3,6 +3,7 @@
 // worker re-authorizes the clicking user and checks the value against server-side state.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { APPROVE_ACTION_ID } from '../domain/approval.js';
 import { UNLOCK_CANCEL_ACTION_ID, UNLOCK_CONFIRM_ACTION_ID } from '../locks/view.js';
 import type { CommandQueue } from './commands.js';
 
@@ -21,7 +22,11 @@ export interface ActionDeps {
   logger: Logger;
 }
 
-export const HANDLED_ACTIONS = [UNLOCK_CONFIRM_ACTION_ID, UNLOCK_CANCEL_ACTION_ID] as const;
+export const HANDLED_ACTIONS = [
+  UNLOCK_CONFIRM_ACTION_ID,
+  UNLOCK_CANCEL_ACTION_ID,
+  APPROVE_ACTION_ID,
+] as const;
 
 const idFor = (kind: string, payload: BlockActionPayload, actionTs: string | undefined): string =>
   `${kind}-${createHash('sha256')
@@ -54,6 +59,14 @@ export async function handleBlockAction(payload: BlockActionPayload, deps: Actio
           actor,
           reply,
         },
+        requestId,
+      );
+      return true;
+    }
+    case APPROVE_ACTION_ID: {
+      const requestId = idFor('approve-action', payload, action.action_ts);
+      await deps.queue.add(
+        { kind: 'approve-action', requestId, actionValue: action.value ?? null, actor, reply },
         requestId,
       );
       return true;

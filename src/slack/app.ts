@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics.js';
 import type { Route } from '../web/routes.js';
+import { REJECT_ACTION_ID } from '../domain/approval.js';
+import { REJECT_REASON_CALLBACK_ID } from '../domain/render-approval.js';
 import { handleBlockAction, type BlockActionPayload } from './actions.js';
 import { handleSlashCommand, type CommandDeps } from './commands.js';
 
@@ -15,6 +17,17 @@ export interface SlackAppOptions {
   metrics: Metrics;
   routes: Route[];
   commands: CommandDeps;
+  /**
+   * Reject on a card asks for a reason in a dialog, which must open within Slack's 3-second trigger_id
+   * window: answered here (Redis only). Absent: Reject clicks are answered with a message instead.
+   */
+  rejectPrompt?: {
+    click(payload: BlockActionPayload): Promise<{ modal?: unknown; message: { text: string } }>;
+    submit(
+      view: { id: string; private_metadata?: string; state?: unknown },
+      user: { id: string; name?: string },
+    ): Promise<{ errors: Record<string, string> } | { ok: true }>;
+  };
   /** Called when Bolt refuses a request (bad or stale signature): the caller audits it. */
   onRejectedRequest?: (reason: string) => void;
 }
@@ -117,7 +130,8 @@ export async function startSlackApp(
   };
 }
 
-function registerListeners(app: App, { commands, metrics, logger }: SlackAppOptions): void {
+function registerListeners(app: App, options: SlackAppOptions): void {
+  const { commands, metrics, logger } = options;
   app.command(SLASH_COMMANDS, async ({ command, ack }) => {
     const started = process.hrtime.bigint();
     const reply = await handleSlashCommand(command, commands);
@@ -126,7 +140,25 @@ function registerListeners(app: App, { commands, metrics, logger }: SlackAppOpti
     metrics.ackSeconds.observe({ command: command.command }, seconds);
     logger.info({ command: command.command, user: command.user_id, seconds }, 'slash command acknowledged');
   });
-  app.action(/.*/, async ({ ack, body }) => {
+  app.action(REJECT_ACTION_ID, async ({ ack, body, client, respond }) => {
+    await ack();
+    if (body.type !== 'block_actions' || !options.rejectPrompt) return;
+    try {
+      const answer = await options.rejectPrompt.click(body as unknown as BlockActionPayload);
+      if (answer.modal) await client.views.open({ trigger_id: body.trigger_id, view: answer.modal as never });
+      else await respond({ response_type: 'ephemeral', replace_original: false, text: answer.message.text });
+    } catch (err) {
+      logger.error({ err }, 'could not open the reject dialog');
+    }
+  });
+  app.view(REJECT_REASON_CALLBACK_ID, async ({ ack, body, view }) => {
+    if (!options.rejectPrompt) return ack();
+    const result = await options.rejectPrompt.submit(view, { id: body.user.id, name: body.user.name });
+    if ('errors' in result) await ack({ response_action: 'errors', errors: result.errors });
+    else await ack();
+  });
+  app.action(/.*/, async ({ ack, body, action }) => {
+    if ((action as { action_id?: string }).action_id === REJECT_ACTION_ID) return;
     await ack();
     if (body.type !== 'block_actions') return;
     await handleBlockAction(body as unknown as BlockActionPayload, { queue: commands.queue, logger }).catch(

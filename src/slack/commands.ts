@@ -92,6 +92,9 @@ export async function handleSlashCommand(
         return await enqueuePromote(command, payload, actor, deps, now, budget);
       case 'unlock':
         return await enqueueUnlock(command, payload, actor, deps, budget);
+      case 'approve':
+      case 'approve-link':
+        return await enqueueApprove(command, payload, actor, deps, budget);
       default:
         return ephemeral(
           `${payload.command} ${payload.text} is not available yet in this version of the bot.`,
@@ -162,6 +165,40 @@ export async function handleSlashCommand(
     const again = outcome === 'duplicate' ? ' (already queued — this request was received before)' : '';
     return ephemeral(
       `:rocket: Promotion of ${what} to *${cmd.environment}* is queued${again}. Its card will appear in <#${d.config.slack.channels.deployments}>; I'll reply here with the promotion's name and a link.`,
+    );
+  }
+
+  async function enqueueApprove(
+    cmd: Extract<ParsedCommand, { kind: 'approve' | 'approve-link' }>,
+    p: SlashCommandPayload,
+    who: Actor,
+    d: CommandDeps,
+    ms: number,
+  ): Promise<CommandReply> {
+    // The worker checks approver lists and four-eyes against the card and GitHub, and answers through
+    // response_url; every attempt is audited there.
+    const requestId = `approve-${createHash('sha256').update(p.trigger_id).digest('hex').slice(0, 16)}`;
+    const target = cmd.kind === 'approve' ? cmd.target : undefined;
+    await withinBudget(
+      d.queue.add(
+        {
+          kind: 'approve',
+          requestId,
+          ...(target ? { target } : {}),
+          link: cmd.kind === 'approve-link',
+          actor: who,
+          reply: { channelId: p.channel_id, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
+        },
+        requestId,
+      ),
+      ms,
+    );
+    return ephemeral(
+      cmd.kind === 'approve-link'
+        ? ':link: Starting the GitHub account link…'
+        : target
+          ? `:hourglass_flowing_sand: Checking the approval of *${target}*…`
+          : ':mag: Looking up what waits for approval…',
     );
   }
 

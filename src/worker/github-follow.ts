@@ -60,6 +60,8 @@ export interface FollowDeps {
   /** Attempts to find late artifacts before declaring them missing. */
   artifactAttempts?: number;
   artifactBackoffMs?: number;
+  /** Other consumers of verified deliveries (approvals: deployment_protection_rule, jobs waiting). */
+  onDelivery?: (event: string, payload: unknown, deliveryId: string) => Promise<void>;
   /** Test hook: retry-after unit for the GitHub client (ms per second). */
   retryAfterUnitMs?: number;
 }
@@ -170,18 +172,19 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
     async (job: Job<GithubEventJob>) => {
       const { event, payload, deliveryId } = job.data;
       const runId = runIdOf(event, payload);
-      if (runId === undefined) {
-        logger.info({ deliveryId, event }, 'github delivery without a run: ignored');
-        return;
-      }
       const run = (payload as { workflow_run?: { display_title?: string; name?: string } }).workflow_run;
-      const cardId = await cardForRun(runId, run);
-      if (!cardId) {
+      const cardId = runId === undefined ? undefined : await cardForRun(runId, run);
+      if (runId !== undefined && cardId) {
+        await record(eventsFromDelivery(event, payload, { cardIdForRun: () => cardId }), cardId, 0);
+      }
+      // Approvals next (after the run's own events, so the card knows the job that waits); they audit
+      // requests for unknown runs themselves.
+      await deps.onDelivery?.(event, payload, deliveryId);
+      if (runId === undefined || !cardId) {
         logger.info({ deliveryId, event, runId }, 'github delivery for a run no card follows: ignored');
         return;
       }
       const events = eventsFromDelivery(event, payload, { cardIdForRun: () => cardId });
-      await record(events, cardId, 0);
       const completed = events.find((e) => e.type === 'RunStatusChanged' && e.status === 'completed');
       if (completed && completed.type === 'RunStatusChanged')
         await onCompleted(runId, completed.runAttempt ?? 1, cardId);
