@@ -9,6 +9,7 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
-  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
+  // The browser story (test/e2e/*.e2e.test.ts) is its own run: `npm run e2e`.
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts', '!**/test/e2e/**'],
   testTimeout: 30_000,
 };

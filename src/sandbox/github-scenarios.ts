@@ -4,7 +4,7 @@
 // built with the real converters of src/artifacts (buildGateResult, summarisePlan, collectOutputs), so what
 // the bot reads from the stand-in is exactly what it would read from GitHub.
 import { zipSync, strToU8 } from 'fflate';
-import { buildGateResult, parseTrivy } from '../artifacts/gate-result.js';
+import { buildGateResult, parseConftest, parseTrivy } from '../artifacts/gate-result.js';
 import { summarisePlan } from '../artifacts/plan-summary.js';
 import { collectOutputs } from '../artifacts/outputs.js';
 import type {
@@ -244,6 +244,55 @@ const prodTrivyFailed = (ctx: ArtifactContext): unknown =>
     parseTrivy(trivyFindings()),
   );
 
+// ---- sandbox: OPA/Conftest failure (added for `npm run sandbox -- --scenario opa-fail`) ----------------
+
+/** `conftest test --output json` on terraform/aws/dev with policy violations (messages as policy/ words them). */
+export function conftestFindings(): string {
+  return JSON.stringify([
+    {
+      filename: 'terraform/aws/dev/main.tf',
+      namespace: 'terraform.network',
+      successes: 4,
+      failures: [
+        {
+          msg: 'aws_security_group.ec2 (terraform/aws/dev/main.tf): ingress allows SSH (22) from 0.0.0.0/0; restrict cidr_blocks/ipv6_cidr_blocks to a known range or use SSM Session Manager',
+          metadata: { query: 'data.terraform.network.deny' },
+        },
+      ],
+    },
+    {
+      filename: 'terraform/aws/dev/main.tf',
+      namespace: 'terraform.compute',
+      successes: 2,
+      failures: [
+        {
+          msg: 'aws_instance.this (terraform/aws/dev/main.tf): instance_type "m5.4xlarge" is not an approved AWS instance type; use one of t3.micro, t3.small, t3.medium (policy/data/approved_instance_types.yaml)',
+          metadata: { query: 'data.terraform.compute.deny' },
+        },
+      ],
+    },
+  ]);
+}
+
+/** A failing Conftest gate of the policy job: the real converter applied to Conftest output with failures. */
+const conftestFailed = (ctx: ArtifactContext): unknown =>
+  buildGateResult(
+    {
+      gate: 'conftest',
+      cloud: 'all',
+      environment: 'all',
+      enforcement: 'hard',
+      exitCode: 1,
+      startedAt: ctx.startedAt,
+      finishedAt: ctx.uploadedAt,
+      tool: { name: 'conftest', version: '0.69.0' },
+      run: ctx.run,
+    },
+    parseConftest(conftestFindings()),
+  );
+
+// ---- end of the sandbox OPA/Conftest failure helpers ----------------------------------------------------
+
 export const SCENARIOS = {
   'dev-pass': {
     name: 'dev-pass',
@@ -284,6 +333,15 @@ export const SCENARIOS = {
     description: 'dev run cancelled while the gate jobs run (the notify job still runs: if: always())',
     cancelAfterMs: 1500,
   },
+  // ---- sandbox scenario (npm run sandbox -- --scenario opa-fail) ----
+  'opa-fail': {
+    name: 'opa-fail',
+    description:
+      'Conftest finds policy violations (SSH open to the world, an unapproved instance type): the policy job fails, no gate or apply job runs',
+    jobs: { policy: { failStep: 'Fail on a failed hard gate', outputs: { conftest: { code: '1' } } } },
+    artifacts: { 'gate-conftest-all-all': { json: conftestFailed } },
+  },
+  // ---- end of the sandbox scenario ----
 } satisfies Record<string, Scenario>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
