@@ -210,7 +210,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(opt(s.approvalMode) ? { mode: opt(s.approvalMode) } : {}),
       ...(opt(s.approvalReminderMinutes) ? { reminderMinutes: opt(s.approvalReminderMinutes) } : {}),
       ...(opt(s.tokenEncryptionKey) ? { tokenEncryptionKey: opt(s.tokenEncryptionKey) } : {}),
-      ...(opt(s.tokenEncryptionPreviousKeys) ? { tokenEncryptionPreviousKeys: opt(s.tokenEncryptionPreviousKeys) } : {}),
+      ...(opt(s.tokenEncryptionPreviousKeys)
+        ? { tokenEncryptionPreviousKeys: opt(s.tokenEncryptionPreviousKeys) }
+        : {}),
       ...(opt(s.githubAppClientId) ? { clientId: opt(s.githubAppClientId) } : {}),
       ...(opt(s.githubAppClientSecret) ? { clientSecret: opt(s.githubAppClientSecret) } : {}),
       ...(opt(s.githubWebUrl) ? { webUrl: opt(s.githubWebUrl) } : {}),

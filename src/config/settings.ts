@@ -255,14 +255,15 @@ export const SETTINGS = {
     group: 'Approvals',
     schema: optionalStr(),
     description:
-      'How prod is approved from Slack: `protection-rule` (the App is the prod environment\'s custom deployment protection rule; recommended) or `reviewer` (GitHub required reviewers; approvers link their GitHub account with /approve link).',
+      "How prod is approved from Slack: `protection-rule` (the App is the prod environment's custom deployment protection rule; recommended) or `reviewer` (GitHub required reviewers; approvers link their GitHub account with /approve link).",
     example: 'protection-rule',
   },
   approvalReminderMinutes: {
     env: 'APPROVAL_REMINDER_MINUTES',
     group: 'Approvals',
     schema: optionalStr(),
-    description: 'Minutes before a waiting approval is reminded in #infra-deployments (never approved by timeout). Default 30.',
+    description:
+      'Minutes before a waiting approval is reminded in #infra-deployments (never approved by timeout). Default 30.',
     example: '30',
   },
   tokenEncryptionKey: {
@@ -270,7 +271,8 @@ export const SETTINGS = {
     group: 'Approvals',
     secret: true,
     schema: optionalStr(),
-    description: 'Reviewer mode: 32 random bytes, base64 (`openssl rand -base64 32`), encrypting linked GitHub user tokens at rest (AES-256-GCM).',
+    description:
+      'Reviewer mode: 32 random bytes, base64 (`openssl rand -base64 32`), encrypting linked GitHub user tokens at rest (AES-256-GCM).',
     example: 'q5Jb0Z3…base64…=',
   },
   tokenEncryptionPreviousKeys: {
@@ -300,7 +302,8 @@ export const SETTINGS = {
     env: 'GITHUB_WEB_URL',
     group: 'Approvals',
     schema: optionalStr(),
-    description: 'GitHub web URL for the device flow and review links (GitHub Enterprise Server: https://HOST). Default https://github.com.',
+    description:
+      'GitHub web URL for the device flow and review links (GitHub Enterprise Server: https://HOST). Default https://github.com.',
     example: 'https://github.com',
   },
   awsRegion: {

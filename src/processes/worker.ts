@@ -272,6 +272,8 @@ export async function startWorker(
     );
     if (!final) return;
     const data = job.data as CommandJob;
+    // A refused promotion already has its alert, from its card (with the reason and the card link).
+    if (data.kind === 'promote' && error.name === 'UnrecoverableError') return;
     const who = `<@${data.actor.slackUserId}>`;
     const what =
       data.kind === 'promote'
