@@ -155,11 +155,13 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
     expect(textOf(alert)).toMatch(/prod gates/);
     expect(textOf(alert)).toMatch(/Trivy|prod gate/);
     expect(textOf(alert)).toMatch(/\/actions\/runs\/\d+/);
+    // Failed as soon as Kargo says so; the Trivy counts arrive with the gate-result artifacts just after.
     const shown = await eventually(
-      () => (card() && /Failed/.test(textOf(card()!)) ? card() : undefined),
-      'the failed card',
+      () =>
+        card() && /Failed/.test(textOf(card()!)) && /critical/i.test(textOf(card()!)) ? card() : undefined,
+      'the failed card with the Trivy findings',
     );
-    expect(textOf(shown)).toMatch(/critical/i);
+    expect(textOf(shown)).toMatch(/AWS · Trivy/);
     github.assertNoViolations();
   }, 90_000);
 
