@@ -211,7 +211,11 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const bot = { child: botChild };
-  await waitForHealth(botPort);
+  // A web process that never became healthy must not outlive the benchmark.
+  await waitForHealth(botPort).catch((error: unknown) => {
+    botChild.kill('SIGTERM');
+    throw error;
+  });
   const bare = await startChild(['bench/bare-bolt.ts'], env, /\{"port":(\d+)\}/);
   const queue = new Queue('commands', {
     connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),

@@ -22,12 +22,6 @@ export interface ActionDeps {
   logger: Logger;
 }
 
-export const HANDLED_ACTIONS = [
-  UNLOCK_CONFIRM_ACTION_ID,
-  UNLOCK_CANCEL_ACTION_ID,
-  APPROVE_ACTION_ID,
-] as const;
-
 const idFor = (kind: string, payload: BlockActionPayload, actionTs: string | undefined): string =>
   `${kind}-${createHash('sha256')
     .update(`${payload.trigger_id ?? ''}:${actionTs ?? ''}:${payload.user.id}`)
