@@ -7,11 +7,13 @@
 #
 # Base image: Debian 12 "slim" (glibc: the prebuilt native addon msgpackr-extract that BullMQ's msgpackr loads
 # is published for glibc linux-x64/arm64; no compiler is needed anywhere in this build).
-# Pinned to an exact Node release tag, the same Node the project is developed and tested on (node --version).
-# NOT pinned by digest: no registry could be reached to read and verify one when this was written. To pin,
-# take the digest from your own registry mirror and write it as node:20.20.2-bookworm-slim@sha256:<digest>.
-# Node 20 is past its end of life (2026-04-30); moving to 22 or 24 is one line here plus `engines`.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node 24 LTS, pinned to the exact release the project is developed and tested on (tools/versions.env
+# NODE_VERSION; test/deploy/dockerfile.test.ts keeps the two equal).
+# Digest: no container registry can be reached from the machines this project is built and tested on, so no
+# digest could be read and verified here, and an unverified digest would be worse than none. Release builds
+# pass the verified digest of their own registry mirror:
+#   docker build --build-arg NODE_IMAGE=node:24.22.3-bookworm-slim@sha256:<digest> .
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # ---- deps: every dependency, dev included (tsc), exactly as locked ----------------------------------------
 FROM ${NODE_IMAGE} AS deps
@@ -23,6 +25,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
 
 # ---- build: TypeScript → dist/ (npm run build = tsc -p tsconfig.build.json) ---------------------------------
+# tsconfig.build.json leaves out src/sandbox (the local stand-ins and console) and src/cli (developer and
+# workflow commands): the image carries only what `web`, `worker` and `all` run.
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

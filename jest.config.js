@@ -12,4 +12,6 @@ export default {
   // The browser story (test/e2e/*.e2e.test.ts) is its own run: `npm run e2e`.
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts', '!**/test/e2e/**'],
   testTimeout: 30_000,
+  // Every test that needs Redis uses REDIS_URL; this stops the run at once when it does not answer.
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
 };

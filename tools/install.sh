@@ -107,7 +107,49 @@ build_kube_apiserver() {
       k8s.io/kubernetes/cmd/kube-apiserver"
 }
 
-all=(opa conftest actionlint tflint terraform trivy etcd kube-apiserver)
+build_kargo() {
+  # Kargo's control plane (controller, management-controller, kubernetes-webhooks-server) from the Go
+  # module proxy plus the two nested modules the proxy does not serve, vendored unmodified beside the
+  # project (shared/vendor/kargo-src). tools/kargo/go.mod replaces them with a path relative to the
+  # project's usual place; the build runs in a scratch copy whose replaces point at wherever the vendored
+  # source really is ($KARGO_SRC_DIR, or ../shared/vendor/kargo-src from the project root).
+  local project_root src scratch
+  project_root=$(cd "$tools_dir/.." && pwd)
+  src=${KARGO_SRC_DIR:-$project_root/../shared/vendor/kargo-src}
+  if [[ ! -f "$src/api/go.mod" ]]; then
+    log "kargo: vendored Kargo source not found at $src (set KARGO_SRC_DIR); cannot build kargo-controlplane"
+    return 1
+  fi
+  src=$(cd "$src" && pwd)
+  grep -q "github.com/akuity/kargo $KARGO_VERSION" "$tools_dir/kargo/go.mod" || {
+    log "tools/kargo/go.mod does not pin github.com/akuity/kargo $KARGO_VERSION"
+    return 1
+  }
+  scratch="$cache_root/build/kargo"
+  build kargo-controlplane "$KARGO_VERSION" "$bin_dir/kargo-controlplane" bash -c "
+    set -euo pipefail
+    rm -rf '$scratch' && mkdir -p '$scratch'
+    cp '$tools_dir/kargo/go.mod' '$tools_dir/kargo/go.sum' '$scratch/'
+    cd '$scratch'
+    go mod edit -replace=github.com/akuity/kargo/api='$src/api' \
+      -replace=github.com/akuity/kargo/pkg/x/client/generated='$src/pkg/x/client/generated'
+    go build -trimpath -ldflags '-s -w' -o '$bin_dir/kargo-controlplane' github.com/akuity/kargo/cmd/controlplane
+  "
+  # The management controller needs the ClusterConfig CRD, which ships in Kargo's chart (module zip),
+  # not in the vendored CRDs: copy it beside the binary for the test harness.
+  local crd_dir="$cache_root/kargo-crds"
+  mkdir -p "$crd_dir"
+  if [[ ! -f "$crd_dir/kargo.akuity.io_clusterconfigs.yaml" ]]; then
+    local moddir
+    moddir=$(cd "$tools_dir/kargo" && go mod download -json "github.com/akuity/kargo@$KARGO_VERSION" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')
+    cp "$moddir/charts/kargo/resources/crds/kargo.akuity.io_clusterconfigs.yaml" "$crd_dir/"
+    # The chart's webhook configurations, pointed at a loopback server by the test harness.
+    cp -r "$moddir/charts/kargo/templates/webhooks-server" "$crd_dir/webhooks-server-templates" 2>/dev/null || true
+    chmod -R u+w "$crd_dir"
+  fi
+}
+
+all=(opa conftest actionlint tflint terraform trivy etcd kube-apiserver kargo)
 wanted=("$@")
 [[ ${#wanted[@]} -gt 0 ]] || wanted=("${all[@]}")
 
@@ -121,6 +163,7 @@ for tool in "${wanted[@]}"; do
     terraform) build_terraform ;;
     etcd) build_etcd ;;
     kube-apiserver) build_kube_apiserver ;;
+    kargo) build_kargo ;;
     *) log "unknown tool '$tool' (known: ${all[*]})"; exit 2 ;;
   esac
 done

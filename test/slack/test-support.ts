@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 
-export const REDIS = { host: '127.0.0.1', port: 6379 } as const;
+export { REDIS } from '../support/redis.js';
 
 /** `test-<file>-<random>`: every key and queue of the test file lives under it. */
 export const uniquePrefix = (file: string): string => `test-${file}-${randomBytes(4).toString('hex')}`;

@@ -15,6 +15,7 @@ import { startWorker, type WorkerOptions } from '../../src/processes/worker.js';
 import { SlackStandIn, type StandInMessage } from '../../src/sandbox/slack-standin.js';
 import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
 import { PROJECT_NAMESPACE, repoRoot, type Envtest } from './envtest.js';
+import { REDIS_URL } from './redis.js';
 
 export const SIGNING_SECRET = 'integration-signing-secret-0123456789';
 export const WEBHOOK_SECRET = 'integration-webhook-secret-0123456789';
@@ -137,7 +138,7 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
   const admin = envtest.adminKubeConfig.makeApiClient(CustomObjectsApi);
   const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
   const slack = await SlackStandIn.start({ rateLimits: false });
-  const redis = new Redis('redis://127.0.0.1:6379');
+  const redis = new Redis(REDIS_URL);
   const audit = new AuditLog({ connection: redis, prefix });
   const config = loadConfig({
     SLACK_BOT_TOKEN: slack.token,
@@ -147,6 +148,7 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
     SLACK_CHANNEL_ALERTS: CHANNELS.alerts,
     SLACK_CHANNEL_AUDIT: CHANNELS.audit,
     GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
+    REDIS_URL,
     REDIS_PREFIX: prefix,
     ...options.env,
   });
