@@ -106,6 +106,7 @@ test_success_plan_resource_carries_after_and_after_unknown if {
 		"dir": "",
 		"values": {"cidr_block": "10.0.0.0/16"},
 		"unknown": {"id": true},
+		"refs": {},
 	}
 }
 
@@ -120,6 +121,7 @@ test_success_single_hcl_file_uses_type_dot_name if {
 		"dir": "",
 		"values": {"cidr_block": "10.0.0.0/16"},
 		"unknown": {},
+		"refs": {},
 	}} with input as single_file
 }
 
@@ -234,4 +236,116 @@ test_success_unknown_blocks if {
 	lib.unknown_blocks(hcl_node({"dynamic": {"ingress": [{"for_each": "${var.rules}"}]}}), "ingress")
 	lib.unknown_blocks(hcl_node({"ingress": "${var.rules}"}), "ingress")
 	not lib.unknown_blocks(hcl_node({"ingress": [{}]}), "ingress")
+}
+
+# --- Terraform JSON syntax ------------------------------------------------------------------
+
+json_syntax := {
+	"resource": [
+		{"aws_vpc": {"main": {"cidr_block": "10.0.0.0/16"}}},
+		{"aws_vpc": {"other": [{"cidr_block": "10.1.0.0/16"}, {"cidr_block": "10.2.0.0/16"}]}, "//": "comment"},
+	],
+	"variable": {"cidr": {"default": "10.3.0.0/16"}},
+	"locals": {"name": "x"},
+	"provider": {"aws": {"region": "us-east-1", "default_tags": {"tags": {"environment": "dev"}}}},
+	"output": {"id": {"value": "${aws_vpc.main.id}"}},
+}
+
+test_success_json_syntax_normalised_to_the_hcl2_shape if {
+	normalised := lib.terraform_syntax(json_syntax)
+	normalised.resource == {"aws_vpc": {
+		"main": [{"cidr_block": "10.0.0.0/16"}],
+		"other": [{"cidr_block": "10.1.0.0/16"}, {"cidr_block": "10.2.0.0/16"}],
+	}}
+	normalised.variable == {"cidr": [{"default": "10.3.0.0/16"}]}
+	normalised.locals == [{"name": "x"}]
+	normalised.provider == {"aws": [{"region": "us-east-1", "default_tags": [{"tags": {"environment": "dev"}}]}]}
+	normalised.output == {"id": [{"value": "${aws_vpc.main.id}"}]}
+}
+
+test_success_hcl2_shape_passes_through_unchanged if {
+	lib.terraform_syntax(single_file) == single_file
+	lib.terraform_syntax(combined[1].contents) == combined[1].contents
+}
+
+test_success_tf_json_files_are_configuration if {
+	files := [
+		{"path": "r/main.tf.json", "contents": json_syntax},
+		{"path": "r/package.json", "contents": {"resource": {"aws_vpc": {"ignored": {}}}}},
+	]
+	addresses == {"aws_vpc.main", "aws_vpc.other"} with input as files
+	lib.resolve("r", "${var.cidr}") == "10.3.0.0/16" with input as files
+	lib.resolve("r", "${local.name}") == "x" with input as files
+}
+
+# --- plan JSON: configuration references ---------------------------------------------------
+
+referencing_plan := {
+	"resource_changes": [{
+		"address": "module.net[\"a\"].aws_security_group_rule.ssh[0]",
+		"module_address": "module.net[\"a\"]",
+		"mode": "managed",
+		"type": "aws_security_group_rule",
+		"name": "ssh",
+		"change": {"actions": ["create"], "after": {}, "after_unknown": {"security_group_id": true}},
+	}],
+	"configuration": {"root_module": {"module_calls": {"net": {"module": {"resources": [{
+		"address": "aws_security_group_rule.ssh",
+		"mode": "managed",
+		"type": "aws_security_group_rule",
+		"name": "ssh",
+		"expressions": {
+			"security_group_id": {"references": ["aws_security_group.web.id", "aws_security_group.web"]},
+			"description": {"constant_value": "x"},
+		},
+	}]}}}}},
+}
+
+test_success_plan_references_qualified_with_the_module if {
+	some res in lib.resources with input as referencing_plan
+	res.refs == {"security_group_id": ["module.net.aws_security_group.web.id", "module.net.aws_security_group.web"]}
+	lib.referenced_resource(res, "security_group_id", ["aws_security_group"]) == "|module.net.aws_security_group.web"
+	not lib.referenced_resource(res, "security_group_id", ["aws_default_security_group"])
+	lib.resource_key(res) == "|module.net.aws_security_group_rule.ssh"
+}
+
+test_success_hcl_referenced_resource if {
+	node := hcl_node({"a": "${aws_security_group.web.id}", "b": "${aws_security_group.web[0].id}", "c": "sg-1", "d": "${var.sg}"})
+	lib.referenced_resource(node, "a", ["aws_security_group"]) == "envs/dev|aws_security_group.web"
+	lib.referenced_resource(node, "b", ["aws_security_group"]) == "envs/dev|aws_security_group.web"
+	not lib.referenced_resource(node, "c", ["aws_security_group"])
+	not lib.referenced_resource(node, "d", ["aws_security_group"])
+}
+
+# --- dynamic blocks -------------------------------------------------------------------------
+
+dynamic_node(for_each, extra) := hcl_node({"dynamic": {"ingress": [object.union(
+	{"for_each": for_each, "content": [{"port": "${ingress.value.port}", "whole": "${ingress.value}", "key": "${ingress.key}", "other": "${ingress.value.port}-x"}]},
+	extra,
+)]}})
+
+test_success_dynamic_blocks_expand_literal_collections if {
+	[one, two] := lib.blocks(dynamic_node([{"port": 22}, {"port": 80}], {}), "ingress") with input as combined
+	one.values == {"port": 22, "whole": {"port": 22}, "key": 0, "other": "${ingress.value.port}-x"}
+	two.values.port == 80
+	[by_key] := lib.blocks(dynamic_node({"ssh": {"port": 22}}, {}), "ingress") with input as combined
+	by_key.values.key == "ssh"
+	[a, b] := lib.blocks(dynamic_node("${toset([\"x\", \"y\"])}", {}), "ingress") with input as combined
+	[a.values.whole, b.values.whole] == ["x", "y"]
+	not lib.unknown_blocks(dynamic_node([], {}), "ingress") with input as combined
+}
+
+test_success_dynamic_blocks_with_iterator_and_written_blocks if {
+	node := hcl_node({
+		"ingress": [{"port": 1}],
+		"dynamic": {"ingress": [{"for_each": [5], "iterator": "${rule}", "content": [{"port": "${rule.value}"}]}]},
+	})
+	[{"port": 1}, {"port": 5}] == [b.values | some b in lib.blocks(node, "ingress")]
+}
+
+test_success_dynamic_blocks_that_cannot_be_expanded if {
+	lib.unknown_blocks(dynamic_node("${var.no_default}", {}), "ingress") with input as combined
+	lib.unknown_blocks(dynamic_node("${[for p in var.ports : p]}", {}), "ingress") with input as combined
+	lib.unknown_blocks(hcl_node({"dynamic": {"ingress": [{"content": [{}]}]}}), "ingress") with input as combined
+	lib.blocks(dynamic_node("${var.no_default}", {}), "ingress") == [] with input as combined
 }
