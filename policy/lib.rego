@@ -171,6 +171,31 @@ resources contains res if {
 	}
 }
 
+# METADATA
+# description: >-
+#   Data sources of HCL configuration files (data "<type>" "<name>"), as nodes like resources,
+#   addressed data.<type>.<name>. (In plan JSON they are already read into the resources.)
+data_sources contains node if {
+	some doc in hcl_documents
+	some type, named_blocks in doc.contents.data
+	some name, blocks in named_blocks
+	some block in blocks
+	is_object(block)
+	address := sprintf("data.%s.%s", [type, name])
+	node := {
+		"address": address,
+		"label": hcl_label(address, doc.path),
+		"type": type,
+		"name": name,
+		"cloud": cloud_of(type),
+		"hcl": true,
+		"dir": doc.dir,
+		"values": block,
+		"unknown": {},
+		"refs": {},
+	}
+}
+
 creates_or_updates(actions) if {
 	some action in actions
 	action in {"create", "update"}
