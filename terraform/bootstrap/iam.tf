@@ -48,90 +48,24 @@ locals {
     # Resources tagged with another environment are off limits (explicit Deny).
     other_environments = sort(setsubtract(["dev", "prod"], [env]))
   } }
-}
 
-################################################################################
-# Permissions boundary for workload roles
-################################################################################
-
-# Every role a deploy role creates must carry this boundary (iam:PermissionsBoundary condition
-# below). Without it, iam:CreateRole + iam:PutRolePolicy + iam:PassRole on gitops-infra-* would
-# let a compromised pipeline mint a role with any permission and hand it to EC2. With it, the
-# most such a role can ever do is what EKS clusters, EKS nodes, SSM-managed instances and VPC
-# flow logs need: no IAM, no S3, no Secrets Manager, no KMS administration.
-data "aws_iam_policy_document" "workload_boundary" {
-  statement {
-    sid = "WorkloadServices"
-    actions = [
-      # EKS control plane (AmazonEKSClusterPolicy) and VPC CNI (AmazonEKS_CNI_Policy)
-      "ec2:*",
-      "elasticloadbalancing:*",
-      "autoscaling:Describe*",
-      "autoscaling:UpdateAutoScalingGroup",
-      # Nodes (AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryPullOnly)
-      "eks:DescribeCluster",
-      "eks-auth:AssumeRoleForPodIdentity",
-      "ecr:BatchCheckLayerAvailability",
-      "ecr:BatchGetImage",
-      "ecr:BatchImportUpstreamImage",
-      "ecr:GetAuthorizationToken",
-      "ecr:GetDownloadUrlForLayer",
-      # Session Manager on the admin instance (AmazonSSMManagedInstanceCore)
-      "ssm:DescribeAssociation",
-      "ssm:DescribeDocument",
-      "ssm:GetDeployablePatchSnapshotForInstance",
-      "ssm:GetDocument",
-      "ssm:GetManifest",
-      "ssm:GetParameter",
-      "ssm:GetParameters",
-      "ssm:ListAssociations",
-      "ssm:ListInstanceAssociations",
-      "ssm:PutComplianceItems",
-      "ssm:PutConfigurePackageResult",
-      "ssm:PutInventory",
-      "ssm:UpdateAssociationStatus",
-      "ssm:UpdateInstanceAssociationStatus",
-      "ssm:UpdateInstanceInformation",
-      "ssmmessages:*",
-      "ec2messages:*",
-      # VPC flow logs role
-      "logs:CreateLogStream",
-      "logs:DescribeLogGroups",
-      "logs:DescribeLogStreams",
-      "logs:PutLogEvents",
-      # EKS Secrets encryption (cluster role) and encrypted volumes
-      "kms:CreateGrant",
-      "kms:Decrypt",
-      "kms:DescribeKey",
-      "kms:Encrypt",
-      "kms:GenerateDataKey*",
-      "kms:ListGrants",
-    ]
-    resources = ["*"]
-  }
-
-  # AmazonEKSClusterPolicy creates the Elastic Load Balancing service-linked role on first use.
-  statement {
-    sid       = "LoadBalancerServiceLinkedRole"
-    actions   = ["iam:CreateServiceLinkedRole"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "iam:AWSServiceName"
-      values   = ["elasticloadbalancing.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_policy" "workload_boundary" {
-  name        = "gitops-infra-workload-boundary"
-  description = "Permissions boundary of every IAM role the gitops-infra deploy roles create"
-  policy      = data.aws_iam_policy_document.workload_boundary.json
-
-  tags = {
-    Name = "gitops-infra-workload-boundary"
-  }
+  # EC2 create calls whose new resources must carry environment = <env> (tag on create): the
+  # only calls ec2:CreateTags may tag a new resource for (iam_ec2.tf).
+  ec2_create_actions = [
+    "ec2:AllocateAddress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateLaunchTemplate",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+    "ec2:CreateVpcEndpoint",
+    "ec2:RunInstances",
+  ]
 }
 
 ################################################################################
@@ -184,6 +118,15 @@ resource "aws_iam_role" "deploy" {
   }
 }
 
+# EC2 does not fit the inline-policy budget (10,240 characters per role): it is a managed
+# policy of its own (iam_ec2.tf), attached here.
+resource "aws_iam_role_policy_attachment" "deploy_ec2" {
+  for_each = local.deploy
+
+  role       = aws_iam_role.deploy[each.key].name
+  policy_arn = aws_iam_policy.deploy_ec2[each.key].arn
+}
+
 ################################################################################
 # Inline policy: tfbackendstate
 ################################################################################
@@ -213,9 +156,34 @@ data "aws_iam_policy_document" "tfbackendstate" {
   }
 
   statement {
-    sid       = "DynamoDBLock"
-    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    sid       = "DescribeLockTable"
+    actions   = ["dynamodb:DescribeTable"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  # Only this environment's lock item and state digest: the table is shared, and without the
+  # LeadingKeys condition one environment could delete the other's lock during an apply.
+  # (ForAllValues is safe here: item operations always carry dynamodb:LeadingKeys, and the Null
+  # condition refuses a request without it.)
+  statement {
+    sid       = "DynamoDBLockItems"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.lock.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values = [
+        "${aws_s3_bucket.state.id}/${each.value.state_key}",
+        "${aws_s3_bucket.state.id}/${each.value.state_key}-md5",
+      ]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["false"]
+    }
   }
 
   statement {
@@ -240,125 +208,12 @@ resource "aws_iam_role_policy" "tfbackendstate" {
 }
 
 ################################################################################
-# Inline policy: ec2_vpc
-################################################################################
-
-data "aws_iam_policy_document" "ec2_vpc" {
-  for_each = local.deploy
-
-  statement {
-    sid       = "Read"
-    actions   = ["ec2:Describe*", "ec2:GetLaunchTemplateData", "ec2:GetManagedPrefixListEntries"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [var.region]
-    }
-  }
-
-  # What network.tf and main.tf manage: VPC, subnets, gateways, routes, security groups,
-  # endpoints, flow logs, launch templates and instances.
-  statement {
-    sid = "ManageNetworkAndInstances"
-    actions = [
-      "ec2:AllocateAddress",
-      "ec2:AssociateAddress",
-      "ec2:AssociateIamInstanceProfile",
-      "ec2:AssociateRouteTable",
-      "ec2:AttachInternetGateway",
-      "ec2:AuthorizeSecurityGroupEgress",
-      "ec2:AuthorizeSecurityGroupIngress",
-      "ec2:CreateFlowLogs",
-      "ec2:CreateInternetGateway",
-      "ec2:CreateLaunchTemplate",
-      "ec2:CreateLaunchTemplateVersion",
-      "ec2:CreateNatGateway",
-      "ec2:CreateRoute",
-      "ec2:CreateRouteTable",
-      "ec2:CreateSecurityGroup",
-      "ec2:CreateSubnet",
-      "ec2:CreateTags",
-      "ec2:CreateVpc",
-      "ec2:CreateVpcEndpoint",
-      "ec2:DeleteFlowLogs",
-      "ec2:DeleteInternetGateway",
-      "ec2:DeleteLaunchTemplate",
-      "ec2:DeleteLaunchTemplateVersions",
-      "ec2:DeleteNatGateway",
-      "ec2:DeleteRoute",
-      "ec2:DeleteRouteTable",
-      "ec2:DeleteSecurityGroup",
-      "ec2:DeleteSubnet",
-      "ec2:DeleteTags",
-      "ec2:DeleteVpc",
-      "ec2:DeleteVpcEndpoints",
-      "ec2:DetachInternetGateway",
-      "ec2:DisassociateAddress",
-      "ec2:DisassociateIamInstanceProfile",
-      "ec2:DisassociateRouteTable",
-      "ec2:ModifyInstanceAttribute",
-      "ec2:ModifyInstanceMetadataOptions",
-      "ec2:ModifyLaunchTemplate",
-      "ec2:ModifySecurityGroupRules",
-      "ec2:ModifySubnetAttribute",
-      "ec2:ModifyVolume",
-      "ec2:ModifyVpcAttribute",
-      "ec2:ModifyVpcEndpoint",
-      "ec2:ReleaseAddress",
-      "ec2:ReplaceIamInstanceProfileAssociation",
-      "ec2:ReplaceRoute",
-      "ec2:ReplaceRouteTableAssociation",
-      "ec2:RevokeSecurityGroupEgress",
-      "ec2:RevokeSecurityGroupIngress",
-      "ec2:RunInstances",
-      "ec2:StartInstances",
-      "ec2:StopInstances",
-      "ec2:TerminateInstances",
-      "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-      "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-    ]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = [var.region]
-    }
-  }
-
-  # Default tags put environment=<env> on everything the stacks create: the dev role cannot
-  # touch prod-tagged resources and vice versa. (An absent tag does not match, so untagged
-  # sub-resources such as routes stay manageable.)
-  statement {
-    sid       = "DenyOtherEnvironments"
-    effect    = "Deny"
-    actions   = ["ec2:*"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/environment"
-      values   = each.value.other_environments
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "ec2_vpc" {
-  for_each = local.deploy
-
-  name   = "ec2_vpc"
-  role   = aws_iam_role.deploy[each.key].id
-  policy = data.aws_iam_policy_document.ec2_vpc[each.key].json
-}
-
-################################################################################
 # Inline policy: eks_access
 ################################################################################
 
-# The EKS cluster and everything it depends on outside EC2: its IAM roles (under the
-# boundary), KMS keys and log groups.
+# The EKS cluster and everything it depends on outside EC2: its IAM roles (under this
+# environment's boundary, tagged environment = <env>), KMS keys and log groups. Every ARN is
+# spelled out with the environment so that policy/iam.rego can check it without a plan.
 data "aws_iam_policy_document" "eks_access" {
   for_each = local.deploy
 
@@ -391,37 +246,85 @@ data "aws_iam_policy_document" "eks_access" {
       "eks:UpdateNodegroupConfig",
       "eks:UpdateNodegroupVersion",
     ]
-    resources = each.value.eks_arns
+    resources = [
+      "arn:${local.partition}:eks:${var.region}:${local.account_id}:cluster/gitops-infra-${each.key}",
+      # nodegroup/, access-entry/, addon/ ... all of the form <type>/<cluster name>/...
+      "arn:${local.partition}:eks:${var.region}:${local.account_id}:*/gitops-infra-${each.key}/*",
+    ]
   }
 
-  # Creating, changing or deleting policies of a role requires the role to carry the boundary.
+  # A new role must carry this environment's boundary and the environment tag. TagRole is
+  # what CreateRole with tags is authorised as; the name pattern keeps it off other roles.
   statement {
-    sid = "RolesUnderBoundary"
+    sid       = "CreateRolesUnderBoundary"
+    actions   = ["iam:CreateRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [aws_iam_policy.workload_boundary[each.key].arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "TagNewRoles"
+    actions   = ["iam:TagRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/environment"
+      values   = [each.key]
+    }
+  }
+
+  # Changing what a role may do requires the role to be this environment's and to keep this
+  # environment's boundary. There is no DeleteRolePermissionsBoundary anywhere.
+  statement {
+    sid = "RolePoliciesUnderBoundary"
     actions = [
-      "iam:CreateRole",
       "iam:DeleteRolePolicy",
       "iam:DetachRolePolicy",
       "iam:PutRolePermissionsBoundary",
       "iam:PutRolePolicy",
     ]
-    resources = [each.value.role_arns]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PermissionsBoundary"
-      values   = [aws_iam_policy.workload_boundary.arn]
+      values   = [aws_iam_policy.workload_boundary[each.key].arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/environment"
+      values   = [each.key]
     }
   }
 
   statement {
     sid       = "AttachApprovedManagedPolicies"
     actions   = ["iam:AttachRolePolicy"]
-    resources = [each.value.role_arns]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PermissionsBoundary"
-      values   = [aws_iam_policy.workload_boundary.arn]
+      values   = [aws_iam_policy.workload_boundary[each.key].arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/environment"
+      values   = [each.key]
     }
 
     condition {
@@ -432,48 +335,119 @@ data "aws_iam_policy_document" "eks_access" {
   }
 
   statement {
-    sid = "RoleHousekeeping"
+    sid = "ReadRoles"
     actions = [
-      "iam:DeleteRole",
       "iam:GetRole",
       "iam:GetRolePolicy",
       "iam:ListAttachedRolePolicies",
       "iam:ListInstanceProfilesForRole",
       "iam:ListRolePolicies",
       "iam:ListRoleTags",
+    ]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
+  }
+
+  # Trust policy, description, deletion and tags of this environment's roles only: the role
+  # must already be tagged environment = <env> and may not be re-tagged to another one.
+  statement {
+    sid = "ManageEnvironmentRoles"
+    actions = [
+      "iam:DeleteRole",
       "iam:TagRole",
-      "iam:UntagRole",
       "iam:UpdateAssumeRolePolicy",
       "iam:UpdateRole",
       "iam:UpdateRoleDescription",
     ]
-    resources = [each.value.role_arns]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/environment"
+      values   = [each.key]
+    }
   }
 
   statement {
-    sid = "InstanceProfiles"
+    sid       = "UntagEnvironmentRoles"
+    actions   = ["iam:UntagRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "ForAllValues:StringNotEquals"
+      variable = "aws:TagKeys"
+      values   = ["environment"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:TagKeys"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "CreateInstanceProfiles"
+    actions   = ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:instance-profile/gitops-infra-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/environment"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid = "ManageInstanceProfiles"
     actions = [
       "iam:AddRoleToInstanceProfile",
-      "iam:CreateInstanceProfile",
       "iam:DeleteInstanceProfile",
-      "iam:GetInstanceProfile",
-      "iam:ListInstanceProfileTags",
       "iam:RemoveRoleFromInstanceProfile",
-      "iam:TagInstanceProfile",
       "iam:UntagInstanceProfile",
     ]
-    resources = [each.value.instance_profile_arns]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:instance-profile/gitops-infra-${each.key}-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/environment"
+      values   = [each.key]
+    }
   }
 
   statement {
-    sid       = "PassWorkloadRoles"
+    sid       = "ReadInstanceProfiles"
+    actions   = ["iam:GetInstanceProfile", "iam:ListInstanceProfileTags"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:instance-profile/gitops-infra-${each.key}-*"]
+  }
+
+  # Only this environment's roles, only to the services the stacks hand them to.
+  statement {
+    sid       = "PassEnvironmentRoles"
     actions   = ["iam:PassRole"]
-    resources = [each.value.role_arns]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/gitops-infra-${each.key}-*"]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
       values   = ["eks.amazonaws.com", "ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/environment"
+      values   = [each.key]
     }
   }
 
@@ -582,19 +556,23 @@ data "aws_iam_policy_document" "eks_access" {
       "logs:UntagLogGroup",
       "logs:UntagResource",
     ]
-    resources = each.value.log_group_arns
+    resources = [
+      "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/eks/gitops-infra-${each.key}/*",
+      "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/vpc-flow-logs/gitops-infra-${each.key}",
+      "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/vpc-flow-logs/gitops-infra-${each.key}:*",
+    ]
   }
 
   statement {
     sid       = "DenyOtherEnvironments"
     effect    = "Deny"
-    actions   = ["eks:*", "kms:*", "logs:*"]
+    actions   = ["eks:*", "iam:*", "kms:*", "logs:*"]
     resources = ["*"]
 
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/environment"
-      values   = each.value.other_environments
+      values   = local.deploy[each.key].other_environments
     }
   }
 }

@@ -39,10 +39,11 @@ output "github_oidc_provider_arn" {
 # The one output to copy into GitHub: .github/workflows/terraform.yaml reads exactly these names
 # as `secrets.NAME || vars.NAME`.
 output "github_actions_variables" {
-  description = "Repository variables (or secrets) the terraform workflow reads, name => role ARN: AWS_ROLE_ARN_DEV (job aws-dev), AWS_ROLE_ARN_PROD (job aws-prod), AWS_ROLE_ARN_PROD_PLAN (job prod-gates; repository level, the job has no environment). Only names whose role exists are listed."
+  description = "Repository variables (or secrets) the terraform workflow reads, name => role ARN: AWS_ROLE_ARN_DEV (job aws-dev), AWS_ROLE_ARN_PROD (job aws-prod), AWS_ROLE_ARN_PROD_PLAN (job prod-gates) and AWS_ROLE_ARN_IAM_AUDIT (job bootstrap); the last two at repository level, their jobs have no environment. Only names whose role exists are listed."
   value = merge(
     { for env, role in aws_iam_role.deploy : "AWS_ROLE_ARN_${upper(env)}" => role.arn },
     { for role in aws_iam_role.plan_prod : "AWS_ROLE_ARN_PROD_PLAN" => role.arn },
+    { for role in aws_iam_role.iam_audit : "AWS_ROLE_ARN_IAM_AUDIT" => role.arn },
   )
 }
 
@@ -66,7 +67,17 @@ output "prod_plan_role_subjects" {
   value       = local.plan_prod_enabled ? local.plan_prod_subjects : []
 }
 
-output "workload_permissions_boundary_arn" {
-  description = "Permissions boundary every role created by the dev/prod stacks must carry."
-  value       = aws_iam_policy.workload_boundary.arn
+output "workload_permissions_boundary_arns" {
+  description = "Permissions boundary per environment (gitops-infra-workload-boundary-<env>): every role the <env> stack creates must carry its own environment's."
+  value       = { for env, policy in aws_iam_policy.workload_boundary : env => policy.arn }
+}
+
+output "deploy_ec2_policy_arns" {
+  description = "Managed EC2 policy attached to each deploy role (gitops-infra-deploy-<env>-ec2)."
+  value       = { for env, policy in aws_iam_policy.deploy_ec2 : env => policy.arn }
+}
+
+output "iam_audit_role_arn" {
+  description = "ARN of the read-only role gitops-infra-iam-audit (job bootstrap, AWS policy simulator): AWS_ROLE_ARN_IAM_AUDIT. Null when create_iam_audit_role = false."
+  value       = one(aws_iam_role.iam_audit[*].arn)
 }

@@ -24,6 +24,17 @@ variable "environments" {
   }
 }
 
+variable "deploy_instance_types" {
+  description = "EC2 instance types the deploy roles may launch (ec2:InstanceType condition on RunInstances). Keep it equal to the aws list of policy/data/approved_instance_types.yaml: policy/iam.rego rejects anything outside that list."
+  type        = list(string)
+  default     = ["t3.micro", "t3.small", "t3.medium"]
+
+  validation {
+    condition     = length(var.deploy_instance_types) > 0 && alltrue([for t in var.deploy_instance_types : can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", t))])
+    error_message = "deploy_instance_types must be a non-empty list of EC2 instance types such as t3.micro."
+  }
+}
+
 ################################################################################
 # State storage
 ################################################################################
@@ -64,6 +75,12 @@ variable "state_noncurrent_version_days" {
 ################################################################################
 # GitHub OIDC
 ################################################################################
+
+variable "create_iam_audit_role" {
+  description = "Create gitops-infra-iam-audit, the read-only role the workflow's bootstrap job uses to run the AWS policy simulator against the deploy roles and boundaries (AWS_ROLE_ARN_IAM_AUDIT)."
+  type        = bool
+  default     = true
+}
 
 variable "create_github_oidc_provider" {
   description = "Create the account's GitHub Actions OIDC provider. Set false if the account already has one for token.actions.githubusercontent.com (there can be only one per URL); it is then looked up."

@@ -7,9 +7,10 @@ locals {
   # IAM roles under that prefix (terraform/bootstrap), and EKS permissions are scoped the same way.
   name = "gitops-infra-${var.environment}"
 
-  # Every IAM role this stack creates must carry this boundary, or the deploy role's
-  # iam:CreateRole is denied (terraform/bootstrap/iam.tf). The policy is created by bootstrap.
-  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/gitops-infra-workload-boundary"
+  # Every IAM role this stack creates must carry this environment's boundary, or the deploy
+  # role's iam:CreateRole is denied (terraform/bootstrap/iam.tf, iam_boundary.tf). The policy is
+  # created by bootstrap, one per environment.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/gitops-infra-workload-boundary-${var.environment}"
 
   aws_managed_policy_prefix = "arn:${data.aws_partition.current.partition}:iam::aws:policy"
 }

@@ -36,15 +36,11 @@ resource "aws_vpc" "this" {
   }
 }
 
-# Adopt the VPC's default security group and strip its rules, so nothing that lands in it by
-# accident (an ENI created without a group) gets the default allow-all-within-group.
-resource "aws_default_security_group" "this" {
-  vpc_id = aws_vpc.this.id
-
-  tags = {
-    Name = "${local.name}-default-deny"
-  }
-}
+# The VPC's default security group is not managed here. AWS creates it untagged with the VPC,
+# and the deploy role may only change resources tagged environment = <env>
+# (terraform/bootstrap/iam_ec2.tf), so adopting it (aws_default_security_group) would fail.
+# Nothing in this stack uses it: every ENI gets an explicit group. Close it account-wide with
+# the AWS Config rule vpc-default-security-group-closed (Security Hub EC2.2) instead.
 
 ################################################################################
 # Internet gateway
