@@ -3,27 +3,45 @@
 ################################################################################
 
 # Nodes run as a dedicated, minimally privileged service account instead of
-# the Compute Engine default account (which has the Editor role).
+# the Compute Engine default account, which has the Editor role, and which
+# locked-down organizations disable or strip of every role
+# (iam.automaticIamGrantsForDefaultServiceAccounts): a node pool created with
+# it then never becomes ready. This includes the default node pool GKE creates
+# (and this stack removes) with the cluster: see node_config in the cluster.
 resource "google_service_account" "gke_nodes" {
   account_id   = "${var.name_prefix}-gke-nodes"
   display_name = "GKE nodes (${var.name_prefix})"
   description  = "Identity of the GKE nodes: write logs and metrics, pull images. Nothing else."
 }
 
-# The narrow roles a node needs. Never owner, editor or any *admin role
-# (Trivy GCP-0007). Workloads get their own identities through Workload
-# Identity, not through this account.
+# The narrow project roles a node needs (what GKE's roles/container.defaultNodeServiceAccount
+# bundles): write logs, metrics and resource metadata. Never owner, editor or any *admin role
+# (Trivy GCP-0007). Workloads get their own identities through Workload Identity, not through
+# this account.
 resource "google_project_iam_member" "gke_nodes" {
   for_each = toset([
     "roles/logging.logWriter",
     "roles/monitoring.metricWriter",
     "roles/monitoring.viewer",
-    "roles/artifactregistry.reader",
+    "roles/stackdriver.resourceMetadata.writer",
   ])
 
   project = var.project_id
   role    = each.value
   member  = "serviceAccount:${google_service_account.gke_nodes.email}"
+}
+
+# Pulling images: reader on the named Artifact Registry repositories only, not on every
+# repository of the project. GKE's own system images come from Google-owned registries and
+# need no grant.
+resource "google_artifact_registry_repository_iam_member" "gke_nodes" {
+  for_each = { for repo in var.node_image_repositories : "${repo.location}/${repo.repository}" => repo }
+
+  project    = coalesce(each.value.project, var.project_id)
+  location   = each.value.location
+  repository = each.value.repository
+  role       = "roles/artifactregistry.reader"
+  member     = "serviceAccount:${google_service_account.gke_nodes.email}"
 }
 
 ################################################################################
@@ -48,6 +66,30 @@ resource "google_container_cluster" "this" {
   # cluster), so create the smallest one and delete it straight away.
   remove_default_node_pool = true
   initial_node_count       = 1
+
+  # ... but it still boots before it is removed, and without this block it
+  # would boot as the Compute Engine default service account, which fails in
+  # organizations that disable it. Same identity and hardening as the pool.
+  node_config {
+    machine_type    = var.gke_machine_type
+    service_account = google_service_account.gke_nodes.email
+    oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
+
+    workload_metadata_config {
+      mode = "GKE_METADATA"
+    }
+
+    metadata = {
+      disable-legacy-endpoints = "true"
+    }
+
+    shielded_instance_config {
+      enable_secure_boot          = true
+      enable_integrity_monitoring = true
+    }
+
+    resource_labels = local.labels
+  }
 
   # VPC-native: Pod and Service IPs come from the subnet's secondary ranges.
   networking_mode = "VPC_NATIVE"
@@ -108,6 +150,14 @@ resource "google_container_cluster" "this" {
   }
 
   resource_labels = local.labels
+
+  # The default pool's nodes need their roles from the first boot, and node_config changes
+  # force a new cluster: keep later edits of the (removed) pool from recreating it.
+  depends_on = [google_project_iam_member.gke_nodes]
+
+  lifecycle {
+    ignore_changes = [node_config]
+  }
 }
 
 ################################################################################
@@ -165,5 +215,8 @@ resource "google_container_node_pool" "this" {
   }
 
   # Nodes must be able to write logs and pull images from their first boot.
-  depends_on = [google_project_iam_member.gke_nodes]
+  depends_on = [
+    google_project_iam_member.gke_nodes,
+    google_artifact_registry_repository_iam_member.gke_nodes,
+  ]
 }

@@ -151,6 +151,24 @@ variable "gke_machine_type" {
   }
 }
 
+variable "node_image_repositories" {
+  description = "Artifact Registry repositories the GKE nodes may pull images from (roles/artifactregistry.reader on each repository, never project-wide). project null means var.project_id."
+  type = list(object({
+    project    = optional(string)
+    location   = string
+    repository = string
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([
+      for repo in var.node_image_repositories :
+      can(regex("^[a-z0-9-]+$", repo.location)) && can(regex("^[a-z]([a-z0-9-]*[a-z0-9])?$", repo.repository))
+    ])
+    error_message = "Each node_image_repositories entry needs a location such as europe-west1 (or a multi-region such as us) and a repository name of lowercase letters, digits and hyphens."
+  }
+}
+
 variable "gke_node_count" {
   description = "Number of nodes in the GKE node pool (zonal cluster, so this is the total)."
   type        = number
