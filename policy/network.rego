@@ -85,7 +85,7 @@ azure_service_tag_pattern := `^[a-z][a-z0-9]*(\.[a-z0-9]+)?$`
 #   One source string as the cloud reads it, classified: {"kind": "cidr", "cidr": canonical
 #   CIDR, "family": 4|6}, {"kind": "anywhere"|"broad"|"private", "label": ...} or
 #   {"kind": "unrecognised"}. `tags` says whether service tags are allowed (Azure).
-classify(source, tags) := {"kind": "cidr", "cidr": cidr, "family": family(cidr)} if {
+classify(source, tags) := {"kind": "cidr", "cidr": cidr, "family": family(cidr), "label": source} if {
 	cidr := canonical_cidr(source)
 } else := {"kind": "anywhere", "label": source} if {
 	tags
@@ -171,8 +171,8 @@ total_public_ipv6 := pow2(125)
 #   What a set of sources covers together: per family the merged CIDRs and their public
 #   address count, plus the anywhere / broad / unrecognised sources by label.
 coverage(sources, tags) := {
-	"ipv4": family_coverage({c.cidr | some c in classified; c.kind == "cidr"; c.family == 4}),
-	"ipv6": family_coverage({c.cidr | some c in classified; c.kind == "cidr"; c.family == 6}),
+	"ipv4": family_coverage({c | some c in classified; c.kind == "cidr"; c.family == 4}),
+	"ipv6": family_coverage({c | some c in classified; c.kind == "cidr"; c.family == 6}),
 	"anywhere": {c.label | some c in classified; c.kind == "anywhere"},
 	"broad": {c.label | some c in classified; c.kind == "broad"},
 	"unrecognised": {c.label | some c in classified; c.kind == "unrecognised"},
@@ -180,8 +180,9 @@ coverage(sources, tags) := {
 	classified := {classify(source, tags) | some source in sources}
 }
 
-family_coverage(cidrs) := {"cidrs": cidrs, "merged": merged, "public": sum([public_count(m) | some m in merged])} if {
-	merged := merge(cidrs)
+# entries: the classified CIDR sources of one family ({cidr, label}).
+family_coverage(entries) := {"entries": entries, "merged": merged, "public": sum([public_count(m) | some m in merged])} if {
+	merged := merge({entry.cidr | some entry in entries})
 }
 
 merge(cidrs) := net.cidr_merge(cidrs) if count(cidrs) > 0
@@ -214,7 +215,8 @@ family_exposure(fam, name, total, limit, label) := [sprintf(
 
 family_exposure(fam, _, _, limit, _) := [] if fam.public < limit
 
-public_sources(fam) := concat(", ", sort({cidr | some cidr in fam.cidrs; public_count(cidr) > 0}))
+# The sources that reach public addresses, as written.
+public_sources(fam) := concat(", ", sort({entry.label | some entry in fam.entries; public_count(entry.cidr) > 0}))
 
 exposes(cov) if count(exposure(cov)) > 0
 

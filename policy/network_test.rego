@@ -382,7 +382,7 @@ test_success_classify_tags_per_cloud if {
 	policy.classify("Internet", false).kind == "unrecognised"
 	policy.classify("region:US", false).kind == "broad"
 	policy.classify("threat:iplist-tor-exit-nodes", false).kind == "broad"
-	policy.classify("10.0.0.0/8", true) == {"kind": "cidr", "cidr": "10.0.0.0/8", "family": 4}
+	policy.classify("10.0.0.1/8", true) == {"kind": "cidr", "cidr": "10.0.0.0/8", "family": 4, "label": "10.0.0.1/8"}
 }
 
 test_success_public_counts if {
@@ -435,7 +435,7 @@ test_fail_plan_aws_ipv6_anywhere_non_canonical if {
 
 test_fail_plan_aws_ipv4_mapped_ipv6 if {
 	rule := object.union(ssh_ingress([]), {"ipv6_cidr_blocks": ["::ffff:0.0.0.0/96"]})
-	policy.deny == {"aws_security_group.web: ingress allows SSH (22) from every public IPv4 address (0.0.0.0/0); restrict cidr_blocks/ipv6_cidr_blocks to a known range or use SSM Session Manager"} with input as plan("aws_security_group", "web", {"ingress": [rule]})
+	policy.deny == {"aws_security_group.web: ingress allows SSH (22) from every public IPv4 address (::ffff:0.0.0.0/96); restrict cidr_blocks/ipv6_cidr_blocks to a known range or use SSM Session Manager"} with input as plan("aws_security_group", "web", {"ingress": [rule]})
 }
 
 test_fail_plan_aws_broad_public_range if {

@@ -8,7 +8,7 @@
 // .cache/gates/, the same contract the GitHub workflow publishes. Exits 1 when a hard gate fails.
 // Tools come from tools/install.sh's cache; a missing tool is an error with the command that installs it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,15 +40,38 @@ interface TerraformRoot {
   environment: GateEnvironment;
   /** Trivy enforcement: dev is deliberately relaxed for the demo and only reported. */
   trivy: Enforcement;
+  /**
+   * Conftest with --fail-on-warn: on prod (and on the bootstrap, which holds prod's IAM) "cannot be
+   * verified" is a failure, never a pass.
+   */
+  failOnWarn: boolean;
 }
 
 const TERRAFORM_ROOTS: readonly TerraformRoot[] = [
-  { dir: 'terraform/aws/dev', cloud: 'aws', environment: 'dev', trivy: 'soft' },
-  { dir: 'terraform/aws/prod', cloud: 'aws', environment: 'prod', trivy: 'hard' },
-  { dir: 'terraform/bootstrap', cloud: 'aws', environment: 'bootstrap', trivy: 'hard' },
-  { dir: 'terraform/gcp', cloud: 'gcp', environment: 'all', trivy: 'hard' },
-  { dir: 'terraform/azure', cloud: 'azure', environment: 'all', trivy: 'hard' },
+  { dir: 'terraform/aws/dev', cloud: 'aws', environment: 'dev', trivy: 'soft', failOnWarn: false },
+  { dir: 'terraform/aws/prod', cloud: 'aws', environment: 'prod', trivy: 'hard', failOnWarn: true },
+  { dir: 'terraform/bootstrap', cloud: 'aws', environment: 'bootstrap', trivy: 'hard', failOnWarn: true },
+  { dir: 'terraform/gcp', cloud: 'gcp', environment: 'all', trivy: 'hard', failOnWarn: false },
+  { dir: 'terraform/azure', cloud: 'azure', environment: 'all', trivy: 'hard', failOnWarn: false },
 ];
+
+/** Conftest on Terraform: every policy namespace, the approved lists, never the downloaded modules. */
+const CONFTEST_ARGS = [
+  'test',
+  '--no-color',
+  '--policy',
+  'policy',
+  '--data',
+  'policy/data',
+  '--all-namespaces',
+  '--ignore',
+  '(^|/)\\.terraform(/|$)',
+  '--output',
+  'json',
+];
+
+/** Independent review cases (policy/testdata/review/<case>): each must be refused by the policies. */
+const REVIEW_DIR = 'policy/testdata/review';
 
 interface Gate {
   gate: GateName;
@@ -231,27 +254,28 @@ function gates(): Gate[] {
       environment: root.environment,
       enforcement: 'hard',
       tool: 'conftest',
-      describe: `conftest test --combine --policy policy --data policy/data --all-namespaces ${root.dir}`,
+      describe: `conftest test --combine --policy policy --data policy/data --all-namespaces${root.failOnWarn ? ' --fail-on-warn' : ''} ${root.dir} (.tf and .tf.json)`,
       run: (bin) => {
         const r = exec(bin('conftest'), [
-          'test',
-          '--no-color',
+          ...CONFTEST_ARGS,
           '--combine',
-          '--policy',
-          'policy',
-          '--data',
-          'policy/data',
-          '--all-namespaces',
-          '--ignore',
-          '(^|/)\\.terraform(/|$)',
-          '--output',
-          'json',
+          ...(root.failOnWarn ? ['--fail-on-warn'] : []),
           root.dir,
         ]);
         return toolRun('conftest-json', r.code, r.stdout, r.stderr);
       },
     });
   }
+
+  list.push({
+    gate: 'conftest',
+    cloud: 'all',
+    environment: 'all',
+    enforcement: 'hard',
+    tool: 'conftest',
+    describe: `conftest --fail-on-warn on ${REVIEW_DIR}/* (every case must be refused) and policy/testdata/{pass,fail}/tfplan.json`,
+    run: (bin) => runPolicyRegression(bin('conftest')),
+  });
 
   list.push({
     gate: 'opa',
@@ -294,6 +318,76 @@ function gates(): Gate[] {
     },
   });
   return list;
+}
+
+interface ConftestResult {
+  namespace?: string;
+  failures?: { msg: string }[] | null;
+  warnings?: { msg: string }[] | null;
+}
+
+/** Findings of one conftest run, or null when it produced no readable report (the tool failed). */
+function conftestFindings(stdout: string): { failures: number; warnings: number } | null {
+  try {
+    const results = JSON.parse(stdout) as ConftestResult[];
+    return {
+      failures: results.reduce((n, r) => n + (r.failures?.length ?? 0), 0),
+      warnings: results.reduce((n, r) => n + (r.warnings?.length ?? 0), 0),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The policies against known inputs: every review case (a directory of .tf/.tf.json, or a plan JSON)
+ * must be refused with --fail-on-warn, the realistic pass plan must be clean and the fail plan refused.
+ * A case that passes is a hole the policies let through again.
+ */
+function runPolicyRegression(conftest: string): GateRun {
+  const findings: ParsedFindings['findings'] = [];
+  const toolErrors: string[] = [];
+  const check = (target: string, expectRefused: boolean): void => {
+    const isPlan = target.endsWith('.json');
+    const r = exec(conftest, [...CONFTEST_ARGS, '--fail-on-warn', ...(isPlan ? [] : ['--combine']), target]);
+    const found = conftestFindings(r.stdout);
+    if (found === null) {
+      toolErrors.push(`${target}: conftest gave no report (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+      return;
+    }
+    const refused = r.code !== 0 && found.failures + found.warnings > 0;
+    if (expectRefused && !refused)
+      findings.push({
+        id: 'policy-regression',
+        severity: 'CRITICAL',
+        message: `${target}: not refused by the policies`,
+      });
+    if (!expectRefused && (r.code !== 0 || found.failures + found.warnings > 0))
+      findings.push({
+        id: 'policy-regression',
+        severity: 'HIGH',
+        message: `${target}: expected clean, got ${found.failures} failures and ${found.warnings} warnings`,
+      });
+  };
+  const reviewRoot = path.join(repoRoot, REVIEW_DIR);
+  const cases = existsSync(reviewRoot) ? readdirSync(reviewRoot).sort() : [];
+  if (cases.length === 0) toolErrors.push(`${REVIEW_DIR} holds no review cases`);
+  for (const name of cases) {
+    const dir = path.join(REVIEW_DIR, name);
+    check(existsSync(path.join(repoRoot, dir, 'tfplan.json')) ? path.join(dir, 'tfplan.json') : dir, true);
+  }
+  check('policy/testdata/pass/tfplan.json', false);
+  check('policy/testdata/fail/tfplan.json', true);
+  const letThrough = findings.filter((f) => f.severity === 'CRITICAL').length;
+  return {
+    exitCode: findings.length > 0 || toolErrors.length > 0 ? 1 : 0,
+    parsed: {
+      findings,
+      toolErrors,
+      summary: `${cases.length - letThrough}/${cases.length} review cases refused; pass plan ${findings.some((f) => f.severity === 'HIGH') ? 'NOT clean' : 'clean'}`,
+    },
+    log: toolErrors.join('\n'),
+  };
 }
 
 function runOpa(opa: string): GateRun {

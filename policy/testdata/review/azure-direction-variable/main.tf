@@ -1,0 +1,28 @@
+# NSG rule whose direction comes from a variable with no default.
+variable "direction" {
+  description = "Inbound or Outbound"
+  type        = string
+}
+
+resource "azurerm_network_security_group" "vm" {
+  name                = "nsg-vm"
+  location            = "westeurope"
+  resource_group_name = "rg-review"
+
+  security_rule {
+    name                       = "AllowSsh"
+    priority                   = 100
+    protocol                   = "Tcp"
+    source_port_range          = "*"
+    destination_port_range     = "22"
+    destination_address_prefix = "*"
+    direction                  = var.direction
+    access                     = "Allow"
+    source_address_prefix      = "Internet"
+  }
+
+  tags = {
+    "managed-by"  = "terraform"
+    "environment" = "review"
+  }
+}

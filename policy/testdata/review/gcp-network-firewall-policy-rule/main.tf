@@ -1,0 +1,31 @@
+# Global network firewall policy rule.
+resource "google_compute_network_firewall_policy" "main" {
+  name = "main"
+}
+
+resource "google_compute_network_firewall_policy_rule" "ssh" {
+  firewall_policy = google_compute_network_firewall_policy.main.name
+  rule_name       = "allow-ssh"
+  action          = "allow"
+  direction       = "INGRESS"
+  priority        = 1000
+
+  match {
+    src_ip_ranges = ["0.0.0.0/0"]
+
+    layer4_configs {
+      ip_protocol = "tcp"
+      ports       = ["22"]
+    }
+  }
+}
+
+provider "google" {
+  project = "review-project"
+  region  = "us-central1"
+
+  default_labels = {
+    "managed-by"  = "terraform"
+    "environment" = "review"
+  }
+}
