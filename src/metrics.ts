@@ -7,6 +7,7 @@ export interface Metrics {
   ackSeconds: Histogram<'command'>;
   jobs: Counter<'queue' | 'kind' | 'outcome'>;
   webhooks: Counter<'source' | 'outcome'>;
+  refusedRequests: Counter<'route' | 'reason'>;
 }
 
 export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
@@ -38,6 +39,12 @@ export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
       name: 'chatops_webhooks_total',
       help: 'Inbound webhooks by source and outcome (accepted, duplicate, rejected).',
       labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    refusedRequests: new Counter({
+      name: 'chatops_refused_requests_total',
+      help: 'Requests refused at the public edge before or at authentication, by route and reason (bad signature, body too large, ...).',
+      labelNames: ['route', 'reason'],
       registers: [registry],
     }),
   };

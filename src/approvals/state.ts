@@ -170,11 +170,13 @@ export class ApprovalState {
 
   async markWaiting(cardId: string, environment: Environment, requestedAt: string): Promise<void> {
     const score = Date.parse(requestedAt);
-    await this.redis.zadd(
-      this.key('waiting'),
-      Number.isNaN(score) ? Date.now() : score,
-      `${cardId}|${environment}`,
-    );
+    // A deployment waits at most 30 days in GitHub: entries older than the approval state's lifetime are
+    // dropped here, so the set cannot outgrow what can still be approved.
+    await this.redis
+      .multi()
+      .zadd(this.key('waiting'), Number.isNaN(score) ? Date.now() : score, `${cardId}|${environment}`)
+      .zremrangebyscore(this.key('waiting'), '-inf', Date.now() - APPROVAL_STATE_TTL_SECONDS * 1000)
+      .exec();
   }
 
   async clearWaiting(cardId: string, environment: Environment): Promise<void> {

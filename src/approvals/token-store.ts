@@ -38,6 +38,21 @@ export interface LinkedAccount extends TokenSet {
   refreshedAt?: string;
 }
 
+/** Tokens that never expire are re-checked a year after the link (or last refresh): linking again is cheap. */
+const NON_EXPIRING_LINK_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * When a link stops being useful: when neither its access token nor its refresh token can be used any
+ * more. The link's Redis keys expire then (retention.ts: every key has a TTL derived from what it serves).
+ */
+export function linkExpiry(account: TokenSet, now: Date): number {
+  const times = [account.refreshTokenExpiresAt, account.accessTokenExpiresAt]
+    .map((t) => (t ? Date.parse(t) : Number.NaN))
+    .filter((t) => Number.isFinite(t));
+  const latest = times.length > 0 ? Math.max(...times) : now.getTime() + NON_EXPIRING_LINK_MS;
+  return Math.max(latest, now.getTime() + 60_000);
+}
+
 /** Public part of a link (no token): safe to show and log. */
 export interface LinkInfo {
   slackUserId: string;
@@ -168,6 +183,9 @@ export class TokenStore {
       secret: this.seal(account),
     });
     multi.set(this.loginKey(account.githubLogin), account.slackUserId);
+    const expiresAt = linkExpiry(account, this.now());
+    multi.pexpireat(this.linkKey(account.slackUserId), expiresAt);
+    multi.pexpireat(this.loginKey(account.githubLogin), expiresAt);
     await multi.exec();
     return previous && previous !== account.slackUserId ? { previousSlackUser: previous } : {};
   }
@@ -294,7 +312,13 @@ export class TokenStore {
       ...stripUndefined(result.tokens),
       refreshedAt: now.toISOString(),
     };
-    await this.options.redis.hset(this.linkKey(account.slackUserId), 'secret', this.seal(updated));
+    const expiresAt = linkExpiry(updated, now);
+    await this.options.redis
+      .multi()
+      .hset(this.linkKey(account.slackUserId), 'secret', this.seal(updated))
+      .pexpireat(this.linkKey(account.slackUserId), expiresAt)
+      .pexpireat(this.loginKey(login), expiresAt)
+      .exec();
     this.options.logger?.info(
       { slackUserId: account.slackUserId, githubLogin: login, expiresAt: updated.accessTokenExpiresAt },
       'linked GitHub token refreshed',

@@ -55,11 +55,11 @@ export type ApprovalWebhookResult =
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** github-follow.ts keeps run → card in `<prefix>:run-cards`; this reads the same map. */
+/** github-follow.ts keeps run → card through CardStore.linkRun; this reads the same link. */
 export const cardForRunFrom =
-  (redis: { hget(key: string, field: string): Promise<string | null> }, prefix: string) =>
-  async (runId: number): Promise<string | undefined> =>
-    (await redis.hget(`${prefix}:run-cards`, String(runId))) ?? undefined;
+  (store: { cardForRun(runId: number): Promise<string | undefined> }) =>
+  (runId: number): Promise<string | undefined> =>
+    store.cardForRun(runId);
 
 /** True for the deliveries this module handles (the lead routes them here, in addition to github-follow). */
 export function isApprovalDelivery(event: string, payload: unknown): boolean {

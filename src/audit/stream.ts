@@ -6,9 +6,11 @@
 // would leave effects nobody can account for. Appending is idempotent on record.id, so a retried job
 // appends again without fear.
 //
-// The stream is never trimmed here: the audit trail loses nothing. Retention is an operations decision
-// (archive, then XTRIM MINID), taken outside the bot.
+// Retention is by age only (AUDIT_RETENTION_DAYS, trim()): entries older than the retention are removed
+// with XTRIM MINID, never a count cap that would silently drop recent records under load. Archive the
+// stream before it ages out if you need it longer (README: Redis sizing).
 import type { AuditRecord } from '../domain/audit.js';
+import { DEFAULT_RETENTION } from '../retention.js';
 import {
   closeClient,
   openClient,
@@ -21,7 +23,11 @@ export interface AuditLogOptions {
   connection: RedisConnection;
   /** Namespace: the stream is `<prefix>:audit`. */
   prefix: string;
-  /** Lifetime of the id → entry guard; a record re-appended after that is stored again. Default 400 days. */
+  /**
+   * Lifetime of the id → entry guard; a record re-appended after that is stored again. It must outlive
+   * every replay of the same record (a card's events are replayed while the card lives): default the card
+   * retention (35 days).
+   */
   idTtlSeconds?: number;
 }
 
@@ -49,7 +55,7 @@ local entryId = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'record', ARGV[2
 redis.call('SET', KEYS[2], entryId, 'EX', ARGV[3])
 return {1, entryId}`;
 
-const DEFAULT_ID_TTL_SECONDS = 400 * 24 * 3600;
+const DEFAULT_ID_TTL_SECONDS = DEFAULT_RETENTION.cardSeconds;
 
 export class AuditLog {
   private readonly redis: OpenedClient;
@@ -85,6 +91,15 @@ export class AuditLog {
     const start = opts.since ? `(${opts.since}` : '-';
     const entries = await this.redis.client.xrange(this.streamKey, start, '+', 'COUNT', opts.count);
     return entries.map(([entryId, fields]) => ({ entryId, record: parseAuditFields(fields) }));
+  }
+
+  /**
+   * Removes entries older than `maxAgeSeconds` (stream ids start with their append time in ms). Returns
+   * how many were removed. Exact (no `~`): what the retention promises is what is kept.
+   */
+  async trim(maxAgeSeconds: number, now = Date.now()): Promise<number> {
+    const minId = `${Math.max(0, now - maxAgeSeconds * 1000)}-0`;
+    return (await this.redis.client.xtrim(this.streamKey, 'MINID', minId)) as number;
   }
 
   async close(): Promise<void> {

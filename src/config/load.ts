@@ -2,7 +2,8 @@
 // validates all of it with zod, and either returns a typed Config or throws ConfigError listing every
 // problem at once — which setting, what was expected, and an example — so one restart fixes them all.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { z } from 'zod';
 import type { AccessPolicy, Principals } from '../domain/access.js';
 import type { Environment } from '../domain/types.js';
@@ -36,7 +37,14 @@ export interface Config {
   approvals: ApprovalsConfig;
   aws: { region: string; dynamodbEndpoint?: string; s3Endpoint?: string };
   access: AccessPolicy;
-  http: { port: number; workerPort: number };
+  http: { host: string; port: number; metricsPort: number; workerPort: number };
+  edge: {
+    slackMaxBytes: number;
+    githubMaxBytes: number;
+    concurrentBodies: number;
+    refusalSummarySeconds: number;
+  };
+  retention: { cardDays: number; auditDays: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Every credential value, so the logger can scrub them wherever they appear. */
   secrets: string[];
@@ -89,7 +97,9 @@ function readConfigFile(path: string | undefined, problems: string[]): FileConfi
   }
   let data: unknown;
   try {
-    data = parseYaml(text) ?? {};
+    // Loaded only when a file is configured: the YAML parser costs the web process ~15 MB of memory.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof YamlModule;
+    data = parse(text) ?? {};
   } catch (error) {
     problems.push(`CONFIG_FILE: ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
     return {};
@@ -279,7 +289,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     approvals: approvals.config,
     access,
-    http: { port: s.httpPort, workerPort: s.workerPort },
+    http: { host: s.httpHost, port: s.httpPort, metricsPort: s.metricsPort, workerPort: s.workerPort },
+    edge: {
+      slackMaxBytes: s.slackMaxBodyBytes,
+      githubMaxBytes: s.githubMaxBodyBytes,
+      concurrentBodies: s.maxConcurrentBodies,
+      refusalSummarySeconds: s.refusalSummarySeconds,
+    },
+    retention: { cardDays: s.cardRetentionDays, auditDays: s.auditRetentionDays },
     logLevel: s.logLevel,
     secrets: [...secrets, ...approvalsSecrets(approvals.config)],
   };

@@ -11,7 +11,17 @@ export interface SettingSpec {
   /** Value is a credential: never logged, shown as "(set)" in diagnostics. */
   secret?: boolean;
   /** Which processes or modes need it, for the docs. */
-  group: 'Slack' | 'Redis' | 'Kargo' | 'GitHub' | 'Approvals' | 'AWS' | 'Access' | 'Process';
+  group:
+    | 'Slack'
+    | 'Redis'
+    | 'Kargo'
+    | 'GitHub'
+    | 'Approvals'
+    | 'AWS'
+    | 'Access'
+    | 'Process'
+    | 'Edge'
+    | 'Retention';
 }
 
 const blankIsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -34,6 +44,8 @@ const channelId = () =>
   );
 const port = (fallback: number) =>
   z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).default(fallback)); // 0 = any free port
+const positiveInt = (fallback: number, max: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().min(1).max(max).default(fallback));
 const slackUser = /^[UW][A-Z0-9]{2,}$/;
 const slackGroup = /^S[A-Z0-9]{2,}$/;
 
@@ -334,18 +346,42 @@ export const SETTINGS = {
     description: 'S3 endpoint override for the sandbox and tests (the S3 stand-in). Never set in production.',
     example: 'http://127.0.0.1:4568',
   },
+  httpHost: {
+    env: 'HOST',
+    group: 'Process',
+    schema: z.preprocess(
+      blankIsUnset,
+      z
+        .string()
+        .regex(/^[0-9a-fA-F.:]+$|^localhost$/, 'an IP address to listen on, such as 127.0.0.1 or 0.0.0.0')
+        .default('127.0.0.1'),
+    ),
+    description:
+      'Address every port of the bot listens on. Default 127.0.0.1 (this machine only); containers set 0.0.0.0 (the Dockerfile, compose and deploy/ do).',
+    example: '0.0.0.0',
+  },
   httpPort: {
     env: 'PORT',
     group: 'Process',
     schema: port(3000),
-    description: 'Port of the web process: /slack/events, /github/webhook, /healthz, /readyz, /metrics.',
+    description:
+      'Public port of the web process: /slack/events, /github/webhook, /healthz, /readyz. The only port to expose to the internet.',
     example: '3000',
+  },
+  metricsPort: {
+    env: 'METRICS_PORT',
+    group: 'Process',
+    schema: port(3002),
+    description:
+      'Private port of the web process for /metrics (and /healthz, /readyz). Never expose it publicly.',
+    example: '3002',
   },
   workerPort: {
     env: 'WORKER_PORT',
     group: 'Process',
     schema: port(3001),
-    description: 'Port of the worker process for /healthz, /readyz and /metrics.',
+    description:
+      'Private port of the worker process for /healthz, /readyz and /metrics. Never expose it publicly.',
     example: '3001',
   },
   logLevel: {
@@ -364,6 +400,54 @@ export const SETTINGS = {
     schema: optionalStr(),
     description: 'Optional YAML file with the access policy (and any setting above, by its env name).',
     example: '/etc/chatops/config.yaml',
+  },
+  slackMaxBodyBytes: {
+    env: 'SLACK_MAX_BODY_BYTES',
+    group: 'Edge',
+    schema: positiveInt(256 * 1024, 25 * 1024 * 1024),
+    description:
+      'Largest Slack request body read before its signature is checked (bytes). Slash commands are < 2 KB; a click on the largest card the bot renders is < 64 KB.',
+    example: '262144',
+  },
+  githubMaxBodyBytes: {
+    env: 'GITHUB_MAX_BODY_BYTES',
+    group: 'Edge',
+    schema: positiveInt(512 * 1024, 25 * 1024 * 1024),
+    description:
+      'Largest GitHub delivery read before its signature is checked (bytes). The events the bot subscribes to are ~10-25 KB; GitHub caps deliveries at 25 MB.',
+    example: '524288',
+  },
+  maxConcurrentBodies: {
+    env: 'MAX_CONCURRENT_BODIES',
+    group: 'Edge',
+    schema: positiveInt(16, 1024),
+    description:
+      'Request bodies read at the same time before authentication, across both routes; more are answered 503 with Retry-After. Bounds their memory to this × the larger body limit.',
+    example: '16',
+  },
+  refusalSummarySeconds: {
+    env: 'REFUSAL_SUMMARY_SECONDS',
+    group: 'Edge',
+    schema: positiveInt(60, 24 * 3600),
+    description:
+      'Refused unauthenticated requests are counted, and summarised in the audit trail at most once per this interval per route and reason.',
+    example: '60',
+  },
+  cardRetentionDays: {
+    env: 'CARD_RETENTION_DAYS',
+    group: 'Retention',
+    schema: positiveInt(35, 3650),
+    description:
+      'How long a promotion card (its events, Slack message record, links) is kept after its last change. Longer than GitHub lets a job wait for approval (30 days).',
+    example: '35',
+  },
+  auditRetentionDays: {
+    env: 'AUDIT_RETENTION_DAYS',
+    group: 'Retention',
+    schema: positiveInt(400, 3650),
+    description:
+      'How long audit records stay in the Redis stream; older ones are trimmed by age (never by count). Archive the stream first if you need them longer.',
+    example: '400',
   },
   promoteDevUsers: accessList('PROMOTE_DEV_USERS', 'users', 'promote to dev'),
   promoteDevGroups: accessList('PROMOTE_DEV_GROUPS', 'groups', 'promote to dev'),

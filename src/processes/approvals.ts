@@ -16,6 +16,8 @@ import { ApprovalReminders } from '../approvals/reminder.js';
 import { ApprovalService } from '../approvals/service.js';
 import { ApprovalState } from '../approvals/state.js';
 import { TokenCipher, TokenStore } from '../approvals/token-store.js';
+import { CardStore } from '../cards/store.js';
+import { retentionFrom } from '../retention.js';
 import { cardForRunFrom, handleApprovalDelivery, isApprovalDelivery } from '../approvals/webhook.js';
 
 export interface ApprovalStackOptions {
@@ -115,7 +117,9 @@ export function createApprovalStack(options: ApprovalStackOptions): ApprovalStac
     ...(tokens ? { tokens } : {}),
     logger,
   };
-  const cardForRun = cardForRunFrom(redis, prefix);
+  const cardForRun = cardForRunFrom(
+    new CardStore(redis, prefix, { ttlSeconds: retentionFrom(config).cardSeconds }),
+  );
 
   return {
     deps,

@@ -1,6 +1,9 @@
 // The web process: Slack requests in (HTTP or Socket Mode), GitHub webhooks in, jobs out. It holds no
 // Kargo or GitHub credentials and does no slow I/O before acknowledging Slack.
-import { createHash, randomUUID } from 'node:crypto';
+//
+// Two listeners: the public edge on HOST:PORT (Slack, GitHub, /healthz, /readyz; src/web/edge.ts) and a
+// private one on HOST:METRICS_PORT (/metrics, /healthz, /readyz), never to be exposed.
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/stream.js';
@@ -8,30 +11,43 @@ import type { Config } from '../config/load.js';
 import { commandAudit } from '../domain/audit-records.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { COMMAND_JOB_OPTIONS, COMMAND_QUEUE, type CommandJob } from '../queue/jobs.js';
-import { GITHUB_EVENTS_QUEUE } from '../queue/github.js';
+import {
+  DELIVERY_MARKER_TTL_SECONDS,
+  GITHUB_EVENTS_QUEUE,
+  GITHUB_EVENT_JOB_OPTIONS,
+  deliveryMarkerKey,
+} from '../queue/github.js';
 import { createRedis } from '../queue/connection.js';
+import { retentionFrom } from '../retention.js';
 import { startSlackApp } from '../slack/app.js';
 import { GroupDirectory } from '../slack/groups.js';
-import { buildRoutes } from '../web/routes.js';
 import { CardStore } from '../cards/store.js';
-import { handleApprovalClick } from '../approvals/handlers.js';
 import {
   REJECT_REASON_BLOCK_ID,
   reasonFromViewState,
   rejectReasonProblem,
 } from '../domain/render-approval.js';
-import { createApprovalStack } from './approvals.js';
+import { createEdge, DEFAULT_EDGE_LIMITS } from '../web/edge.js';
+import { listenHttp } from '../web/listen.js';
+import { RefusalTracker } from '../web/refusals.js';
+import { privateRoutes } from '../web/routes.js';
+import type { ApprovalStack } from './approvals.js';
 
 export interface RunningProcess {
   port: number;
   stop(): Promise<void>;
 }
 
+export interface RunningWeb extends RunningProcess {
+  /** The private port (/metrics). */
+  metricsPort: number;
+}
+
 export async function startWeb(
   config: Config,
   logger: Logger,
-  options: { port?: number; metrics?: Metrics } = {},
-): Promise<RunningProcess> {
+  options: { port?: number; metricsPort?: number; metrics?: Metrics } = {},
+): Promise<RunningWeb> {
   const metrics = options.metrics ?? createMetrics('web');
   const redis = createRedis(config.redis.url, 'producer', `${config.redis.prefix}-web`);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error (web)'));
@@ -44,64 +60,38 @@ export async function startWeb(
   const githubEvents = new Queue(GITHUB_EVENTS_QUEUE, {
     connection: redis,
     prefix,
-    defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 2000 },
-      removeOnComplete: { age: 3 * 24 * 3600 },
-    },
+    defaultJobOptions: GITHUB_EVENT_JOB_OPTIONS,
   });
-  const audit = new AuditLog({ connection: redis, prefix });
+  const retention = retentionFrom(config);
+  const audit = new AuditLog({ connection: redis, prefix, idTtlSeconds: retention.cardSeconds });
   const groups = new GroupDirectory(redis, prefix);
-
-  const auditRejected = (source: string, reason: string, ref?: string): Promise<void> =>
-    audit
-      .append(
-        commandAudit({
-          id: `rejected:${source}:${ref ?? randomUUID()}`,
-          at: new Date().toISOString(),
-          actor: 'system',
-          command: `auth.${source}`,
-          outcome: 'denied',
-          detail: `${source === 'slack' ? 'Slack' : 'GitHub'} request rejected: ${reason}`,
-        }),
-      )
-      .then(() => undefined)
-      .catch((err: unknown) => logger.error({ err }, 'could not audit a rejected request'));
-
-  const routes = buildRoutes({
+  const refusals = new RefusalTracker({
+    counter: metrics.refusedRequests,
+    audit,
     logger,
-    metrics,
-    ready: async () => (await redis.ping()) === 'PONG',
-    ...(config.github.webhookSecret
-      ? {
-          github: {
-            secret: config.github.webhookSecret,
-            accept: async (delivery) => {
-              const existed = await githubEvents.getJob(delivery.deliveryId);
-              await githubEvents.add(delivery.event, delivery, { jobId: delivery.deliveryId });
-              return existed ? 'duplicate' : 'queued';
-            },
-            rejected: (reason, deliveryId) => auditRejected('github', reason, deliveryId),
-          },
-        }
-      : {}),
+    intervalMs: config.edge.refusalSummarySeconds * 1000,
   });
 
   // The Reject dialog opens here (Slack's trigger_id lives 3 s); decisions themselves are the worker's.
-  const store = new CardStore(redis, config.redis.prefix);
-  const approvals = createApprovalStack({
-    config,
-    redis,
-    logger,
-    audit,
-    groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
-    cards: {
-      load: (cardId) => store.load(cardId),
-      record: async () => {
-        throw new Error('approval decisions are recorded by the worker');
-      },
-    },
-  });
+  // Loaded on the first Reject click: most web processes never need the approvals code (~5 MB).
+  const store = new CardStore(redis, config.redis.prefix, { ttlSeconds: retention.cardSeconds });
+  let approvals: Promise<ApprovalStack> | undefined;
+  const approvalStack = (): Promise<ApprovalStack> =>
+    (approvals ??= import('./approvals.js').then(({ createApprovalStack }) =>
+      createApprovalStack({
+        config,
+        redis,
+        logger,
+        audit,
+        groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
+        cards: {
+          load: (cardId) => store.load(cardId),
+          record: async () => {
+            throw new Error('approval decisions are recorded by the worker');
+          },
+        },
+      }),
+    ));
   const addJob = async (job: CommandJob, jobId: string): Promise<'queued' | 'duplicate'> => {
     // A custom jobId makes a second add a no-op while the job is kept (7 days): Slack retries and
     // double clicks enqueue once. getJob first only to tell the user which case it was.
@@ -119,61 +109,130 @@ export async function startWeb(
     ]),
   });
 
-  const app = await startSlackApp(
-    {
-      config,
-      logger,
-      metrics,
-      routes,
-      rejectPrompt: {
-        click: async (payload) => {
-          const reply = await handleApprovalClick(
-            {
-              actionValue: payload.actions[0]?.value ?? null,
-              actor: await actorOf(payload.user),
-              decision: 'rejected',
-              ...(payload.channel?.id ? { channelId: payload.channel.id } : {}),
-              ...(payload.trigger_id ? { requestId: payload.trigger_id } : {}),
-            },
-            approvals.deps,
-          );
-          return { ...(reply.modal ? { modal: reply.modal } : {}), message: { text: reply.message.text } };
-        },
-        submit: async (view, user) => {
-          const reason = reasonFromViewState(view.state);
-          const problem = rejectReasonProblem(reason);
-          if (problem) return { errors: { [REJECT_REASON_BLOCK_ID]: problem } };
-          const requestId = `reject-${createHash('sha256').update(view.id).digest('hex').slice(0, 16)}`;
-          await addJob(
-            {
-              kind: 'reject-submission',
-              requestId,
-              viewPrivateMetadata: view.private_metadata ?? null,
-              reason: reason ?? '',
-              actor: await actorOf(user),
-            },
-            requestId,
-          );
-          return { ok: true };
-        },
+  const slack = await startSlackApp({
+    config,
+    logger,
+    metrics,
+    rejectPrompt: {
+      click: async (payload) => {
+        const [{ handleApprovalClick }, stack] = await Promise.all([
+          import('../approvals/handlers.js'),
+          approvalStack(),
+        ]);
+        const reply = await handleApprovalClick(
+          {
+            actionValue: payload.actions[0]?.value ?? null,
+            actor: await actorOf(payload.user),
+            decision: 'rejected',
+            ...(payload.channel?.id ? { channelId: payload.channel.id } : {}),
+            ...(payload.trigger_id ? { requestId: payload.trigger_id } : {}),
+          },
+          stack.deps,
+        );
+        return { ...(reply.modal ? { modal: reply.modal } : {}), message: { text: reply.message.text } };
       },
-      onRejectedRequest: (reason) => void auditRejected('slack', reason),
-      commands: {
-        config,
-        audit,
-        groups,
-        logger,
-        queue: { add: addJob },
+      submit: async (view, user) => {
+        const reason = reasonFromViewState(view.state);
+        const problem = rejectReasonProblem(reason);
+        if (problem) return { errors: { [REJECT_REASON_BLOCK_ID]: problem } };
+        const requestId = `reject-${createHash('sha256').update(view.id).digest('hex').slice(0, 16)}`;
+        await addJob(
+          {
+            kind: 'reject-submission',
+            requestId,
+            viewPrivateMetadata: view.private_metadata ?? null,
+            reason: reason ?? '',
+            actor: await actorOf(user),
+          },
+          requestId,
+        );
+        return { ok: true };
       },
     },
-    options.port ?? config.http.port,
+    onRejectedRequest: (reason) => refusals.refused('/slack/events', `bolt: ${reason}`.slice(0, 80)),
+    commands: { config, audit, groups, logger, queue: { add: addJob } },
+  });
+
+  const ready = async (): Promise<boolean> => (await redis.ping()) === 'PONG';
+  const edge = createEdge({
+    logger,
+    refusals,
+    ready,
+    limits: {
+      ...DEFAULT_EDGE_LIMITS,
+      slackMaxBytes: config.edge.slackMaxBytes,
+      githubMaxBytes: config.edge.githubMaxBytes,
+      concurrentBodies: config.edge.concurrentBodies,
+    },
+    ...(slack.dispatch && config.slack.signingSecret
+      ? {
+          slack: {
+            signingSecret: config.slack.signingSecret,
+            dispatch: slack.dispatch,
+            malformed: (reason, userId) => {
+              metrics.slashCommands.inc({ command: 'unknown', outcome: 'invalid' });
+              logger.warn({ reason, user: userId }, 'signed Slack request is malformed');
+              // Signed by Slack: an authenticated request, so it keeps an individual record when its
+              // sender is named (a nameless one is only logged and counted).
+              if (userId) {
+                void audit
+                  .append(
+                    commandAudit({
+                      id: `malformed:${createHash('sha256').update(`${userId}:${reason}:${Date.now()}`).digest('hex').slice(0, 24)}`,
+                      at: new Date().toISOString(),
+                      actor: { slackUserId: userId },
+                      command: 'slack.request',
+                      outcome: 'rejected',
+                      detail: `A request from Slack was refused as malformed: ${reason}`,
+                    }),
+                  )
+                  .catch((err: unknown) => logger.warn({ err }, 'could not audit a malformed request'));
+              }
+            },
+          },
+        }
+      : {}),
+    ...(config.github.webhookSecret
+      ? {
+          github: {
+            secret: config.github.webhookSecret,
+            accept: async (delivery) => {
+              // Queue first, then mark: a crash in between means a redelivery is queued again (the
+              // worker is idempotent), never that a delivery is marked but lost. Two copies arriving at
+              // once share the job id, which BullMQ keeps unique while the job exists.
+              const marker = deliveryMarkerKey(prefix, delivery.deliveryId);
+              if ((await redis.exists(marker)) === 1) return 'duplicate';
+              await githubEvents.add(delivery.event, delivery, { jobId: delivery.deliveryId });
+              await redis.set(marker, '1', 'EX', DELIVERY_MARKER_TTL_SECONDS);
+              return 'queued';
+            },
+          },
+        }
+      : {}),
+    onGithubOutcome: (outcome) =>
+      metrics.webhooks.inc({ source: 'github', outcome: outcome === 'refused' ? 'rejected' : outcome }),
+  });
+  const host = config.http.host;
+  const publicServer = await listenHttp(edge, host, options.port ?? config.http.port);
+  const privateServer = await listenHttp(
+    privateRoutes({ metrics, ready }),
+    host,
+    options.metricsPort ?? config.http.metricsPort,
+  );
+  logger.info(
+    { host, port: publicServer.port, metricsPort: privateServer.port, slackMode: config.slack.mode },
+    'web process listening',
   );
 
   return {
-    port: app.port,
+    port: publicServer.port,
+    metricsPort: privateServer.port,
     stop: async () => {
-      await app.stop();
-      await approvals.close();
+      await publicServer.close();
+      await privateServer.close();
+      await slack.stop();
+      await refusals.close();
+      if (approvals) await (await approvals).close();
       await commands.close();
       await githubEvents.close();
       redis.disconnect();

@@ -1,7 +1,6 @@
 // The worker process: runs command jobs against Kargo, follows Promotions through the Kargo watch, keeps
 // the cards in #infra-deployments current, mirrors the audit stream into #infra-audit, and posts final
 // failures to #infra-alerts. Scale it horizontally: every side effect is idempotent.
-import { createServer } from 'node:http';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
@@ -16,10 +15,12 @@ import { loadKubeConfig, KubernetesKargoGateway } from '../kargo/client.js';
 import type { KargoGateway } from '../kargo/gateway.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createRedis } from '../queue/connection.js';
+import { retentionFrom } from '../retention.js';
 import { COMMAND_QUEUE, commandJob, type CommandJob } from '../queue/jobs.js';
 import { GroupDirectory } from '../slack/groups.js';
 import { SlackNotifier } from '../slack/notifier.js';
-import { buildRoutes } from '../web/routes.js';
+import { listenHttp } from '../web/listen.js';
+import { privateRoutes } from '../web/routes.js';
 import { processFreight } from '../worker/freight.js';
 import { startKargoSync } from '../worker/kargo-sync.js';
 import { startRunFollower, type PollSchedule } from '../worker/github-follow.js';
@@ -106,11 +107,25 @@ export async function startWorker(
     channels: config.slack.channels,
     slack: { token: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) },
     logger,
+    recordTtlSeconds: retentionFrom(config).cardSeconds,
     ...(options.slackLimiter ? { limiter: options.slackLimiter } : {}),
   });
-  const auditLog = new AuditLog({ connection: redis, prefix });
+  const retention = retentionFrom(config);
+  const auditLog = new AuditLog({ connection: redis, prefix, idTtlSeconds: retention.cardSeconds });
   const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
-  const store = new CardStore(redis, prefix);
+  const store = new CardStore(redis, prefix, { ttlSeconds: retention.cardSeconds });
+  // The audit stream is trimmed by age (never by count), hourly and at start; several workers trimming
+  // at once is harmless.
+  const trimAudit = () =>
+    auditLog
+      .trim(retention.auditSeconds)
+      .then(
+        (removed) => removed > 0 && logger.info({ removed }, 'audit records past their retention trimmed'),
+      )
+      .catch((err: unknown) => logger.warn({ err }, 'audit trim failed'));
+  void trimAudit();
+  const trimTimer = setInterval(() => void trimAudit(), 3600_000);
+  trimTimer.unref();
 
   const cardUrl = async (cardId: string): Promise<string | undefined> => {
     const posted = await notifier.lookup('deployments', cardKey(cardId));
@@ -123,7 +138,7 @@ export async function startWorker(
       const kargoUrl = config.kargo.url ? { kargoUrl: config.kargo.url } : {};
       // Slack requests asked for on behalf of this card (card updates are coalesced by the notifier, so
       // the calls Slack sees are at most this many); logged with the GitHub count when the run ends.
-      const countSlack = () => redis.hincrby(`${prefix}:card:${cardId}:stats`, 'slack', 1);
+      const countSlack = () => store.count(cardId, 'slack');
       const message = renderCard(card, kargoUrl);
       await countSlack();
       await notifier.upsert({
@@ -320,33 +335,26 @@ export async function startWorker(
   const groupTimer = setInterval(() => void refreshGroups(), options.groupRefreshMs ?? 5 * 60_000);
   groupTimer.unref();
 
-  const routes = buildRoutes({ logger, metrics, ready: async () => (await redis.ping()) === 'PONG' });
-  const server = createServer((req, res) => {
-    const route = routes.find((r) => r.method === req.method && r.path === (req.url ?? '').split('?')[0]);
-    if (route) route.handler(req, res);
-    else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) =>
-    server.listen(options.port ?? config.http.workerPort, '0.0.0.0', resolve),
+  const privateServer = await listenHttp(
+    privateRoutes({ metrics, ready: async () => (await redis.ping()) === 'PONG' }),
+    config.http.host,
+    options.port ?? config.http.workerPort,
   );
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = privateServer.port;
   logger.info({ port }, 'worker started');
 
   return {
     port,
     stop: async () => {
       clearInterval(groupTimer);
+      clearInterval(trimTimer);
       watch.stop();
       await commandWorker.close();
       await runs.close();
       await approvalStack.close();
       await mirror.close();
       await notifier.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await privateServer.close();
       redis.disconnect();
     },
   };

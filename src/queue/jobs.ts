@@ -109,5 +109,5 @@ export const COMMAND_JOB_OPTIONS = {
   attempts: 6,
   backoff: { type: 'exponential' as const, delay: 2_000, jitter: 0.3 },
   removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
 };

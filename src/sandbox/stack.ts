@@ -292,8 +292,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const logStream = createWriteStream(logFile, { flags: 'w' });
     onStop('log file', () => new Promise<void>((resolve) => logStream.end(() => resolve())));
 
-    // Fresh secrets per start: the bot's web port listens on every interface (src/processes/web.ts), so
-    // nothing but the console, which knows this secret, can get a request past the signature check.
+    // Fresh secrets per start: the bot listens on 127.0.0.1 only (HOST's default), and even another user of
+    // this machine cannot get a request past the signature check without the console's secret.
     const signingSecret = randomBytes(24).toString('hex');
     const webhookSecret = randomBytes(24).toString('hex');
     const appKeys = generateKeyPairSync('rsa', {
@@ -418,7 +418,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const worker = await startWorker(config, logger.child({ process: 'worker' }), { port: 0 });
     onStop('bot worker', () => worker.stop());
-    const web = await startWeb(config, logger.child({ process: 'web' }), { port: 0 });
+    const web = await startWeb(config, logger.child({ process: 'web' }), { port: 0, metricsPort: 0 });
     onStop('bot web', () => web.stop());
     const botUrl = `http://127.0.0.1:${web.port}`;
     github.setWebhook({ url: `${botUrl}/github/webhook`, secret: webhookSecret });

@@ -1,21 +1,21 @@
-// The Bolt app: a thin edge. It verifies Slack's signature on the raw body (HTTPReceiver) or takes
-// Socket Mode events, hands each slash command to handleSlashCommand, and acks with its reply.
-import { createServer, type Server } from 'node:http';
+// The Bolt app: a thin edge. In HTTP mode it does not listen itself: the web process's edge
+// (src/web/edge.ts) reads the body within its bounds, verifies Slack's signature and hands the buffered
+// request to Bolt's receiver (`dispatch`), which verifies it again and dispatches; in Socket Mode Bolt holds
+// the websocket. Each slash command goes to handleSlashCommand, and is acked with its reply.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics.js';
-import type { Route } from '../web/routes.js';
 import { REJECT_ACTION_ID } from '../domain/approval.js';
 import { REJECT_REASON_CALLBACK_ID } from '../domain/render-approval.js';
 import { handleBlockAction, type BlockActionPayload } from './actions.js';
 import { handleSlashCommand, type CommandDeps } from './commands.js';
 
 export interface SlackAppOptions {
-  config: Pick<Config, 'slack' | 'http'>;
+  config: Pick<Config, 'slack'>;
   logger: Logger;
   metrics: Metrics;
-  routes: Route[];
   commands: CommandDeps;
   /**
    * Reject on a card asks for a reason in a dialog, which must open within Slack's 3-second trigger_id
@@ -28,20 +28,19 @@ export interface SlackAppOptions {
       user: { id: string; name?: string },
     ): Promise<{ errors: Record<string, string> } | { ok: true }>;
   };
-  /** Called when Bolt refuses a request (bad or stale signature): the caller audits it. */
+  /** Called when Bolt refuses a request (bad or stale signature): the caller counts it. */
   onRejectedRequest?: (reason: string) => void;
 }
 
 export interface RunningSlackApp {
   app: App;
-  /** The HTTP server (Bolt's in HTTP mode, ours in Socket Mode). */
-  server: Server;
-  port: number;
+  /** HTTP mode: Bolt's request listener, for requests whose body the edge has read and verified. */
+  dispatch?: (req: IncomingMessage & { rawBody: Buffer }, res: ServerResponse) => void;
   stop(): Promise<void>;
 }
 
 // Bolt's HTTPReceiver answers 401 to a request whose signature or timestamp does not verify and reports
-// it only through this log line; the logger adapter turns it into an audit entry.
+// it only through this log line (the edge verifies first, so this is a second line of defence).
 const REJECTED_REQUEST = /^Failed to parse and verify the request data: (.*)$/;
 
 /** Bolt speaks its own Logger interface; route it into pino so every line is structured and scrubbed. */
@@ -68,11 +67,8 @@ function boltLogger(logger: Logger, onRejectedRequest?: (reason: string) => void
 
 const SLASH_COMMANDS = /^\/(freight|promote|approve|unlock)$/;
 
-export async function startSlackApp(
-  options: SlackAppOptions,
-  port = options.config.http.port,
-): Promise<RunningSlackApp> {
-  const { config, logger, routes } = options;
+export async function startSlackApp(options: SlackAppOptions): Promise<RunningSlackApp> {
+  const { config, logger } = options;
   const log = boltLogger(logger, options.onRejectedRequest);
   const clientOptions = config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {};
   // Both ids known: Bolt needs no auth.test call before handling the first request.
@@ -81,53 +77,42 @@ export async function startSlackApp(
       ? { botUserId: config.slack.botUserId, botId: config.slack.botId }
       : {};
 
-  let app: App;
-  let server: Server;
   if (config.slack.mode === 'http') {
     const receiver = new HTTPReceiver({
       signingSecret: config.slack.signingSecret ?? '',
       endpoints: '/slack/events',
-      customRoutes: routes,
       logger: log,
       // Ack first, work later: the listener returns after ack() and the queue does the rest.
       processBeforeResponse: false,
     });
-    app = new App({ token: config.slack.botToken, receiver, logger: log, clientOptions, ...identity });
+    const app = new App({ token: config.slack.botToken, receiver, logger: log, clientOptions, ...identity });
     registerListeners(app, options);
-    server = (await app.start(port)) as Server;
-  } else {
-    app = new App({
-      token: config.slack.botToken,
-      appToken: config.slack.appToken ?? '',
-      socketMode: true,
-      logger: log,
-      clientOptions,
-      ...identity,
-    });
-    registerListeners(app, options);
-    await app.start();
-    server = createServer((req, res) => {
-      const route = routes.find((r) => r.method === req.method && r.path === (req.url ?? '').split('?')[0]);
-      if (route) route.handler(req, res);
-      else {
-        res.writeHead(404);
-        res.end();
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(port, resolve));
+    logger.info({ mode: 'http' }, 'slack app ready');
+    return {
+      app,
+      dispatch: (req, res) => {
+        try {
+          receiver.requestListener(req, res);
+        } catch (err) {
+          logger.error({ err }, 'bolt could not take the request');
+          if (!res.headersSent) res.writeHead(500).end();
+        }
+      },
+      stop: async () => undefined,
+    };
   }
-  const address = server.address();
-  const boundPort = typeof address === 'object' && address ? address.port : port;
-  logger.info({ mode: config.slack.mode, port: boundPort }, 'slack app listening');
-  return {
-    app,
-    server,
-    port: boundPort,
-    stop: async () => {
-      await app.stop();
-      if (config.slack.mode === 'socket') await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const app = new App({
+    token: config.slack.botToken,
+    appToken: config.slack.appToken ?? '',
+    socketMode: true,
+    logger: log,
+    clientOptions,
+    ...identity,
+  });
+  registerListeners(app, options);
+  await app.start();
+  logger.info({ mode: 'socket' }, 'slack app connected');
+  return { app, stop: () => app.stop().then(() => undefined) };
 }
 
 function registerListeners(app: App, options: SlackAppOptions): void {

@@ -1,9 +1,10 @@
 // Slack user-group membership, cached in Redis so that access checks in the web process need no Slack
 // call before the 3-second ack. The worker refreshes the groups named in the access policy
 // (usergroups.users.list) on start and every few minutes; a group never refreshed counts as empty,
-// which fails closed.
+// which fails closed; so does one not refreshed for a day (the cache expires).
 import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
+import { GROUP_CACHE_TTL_SECONDS } from '../retention.js';
 
 export class GroupDirectory {
   constructor(
@@ -32,8 +33,12 @@ export class GroupDirectory {
       const tmp = `${this.key(groupId)}:tmp`;
       const tx = this.redis.multi().del(tmp);
       if (members.length > 0) tx.sadd(tmp, ...members);
-      if (members.length > 0) tx.rename(tmp, this.key(groupId));
-      else tx.del(this.key(groupId));
+      if (members.length > 0) {
+        tx.rename(tmp, this.key(groupId));
+        // Not refreshed for a day (worker down, Slack refusing): the membership is unknown, so it reads
+        // as empty and access fails closed.
+        tx.expire(this.key(groupId), GROUP_CACHE_TTL_SECONDS);
+      } else tx.del(this.key(groupId));
       await tx.exec();
     }
   }

@@ -149,7 +149,7 @@ const DEFAULTS = {
 const BASE_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
 };
 
 export class SlackNotifier {
@@ -228,7 +228,8 @@ export class SlackNotifier {
     await this.queue(req.channel).add('post', data, {
       ...BASE_JOB_OPTIONS,
       jobId: postJobId(req.key),
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      // Finished posts need not be kept: the posted-message record (not the job) makes a re-post a no-op.
+      removeOnComplete: { age: 3600, count: 1_000 },
     });
   }
 

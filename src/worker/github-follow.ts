@@ -119,9 +119,8 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
   const pollQueue = new Queue<PollJob>(GITHUB_POLL_QUEUE, { connection: redis, prefix });
   const artifactsQueue = new Queue<ArtifactsJob>(GITHUB_ARTIFACTS_QUEUE, { connection: redis, prefix });
   const locateQueue = new Queue<LocateJob>(GITHUB_LOCATE_QUEUE, { connection: redis, prefix });
-  const trackedKey = `${prefix}:tracked-runs`;
-  const runKey = `${prefix}:run-cards`;
-  const statsKey = (cardId: string) => `${prefix}:card:${cardId}:stats`;
+  // Which runs are followed: one key per run, kept as long as its card (retention.ts).
+  const trackedKey = (runId: number) => `${prefix}:tracked-run:${runId}`;
 
   const intervalFor = (ageMs: number): number =>
     (schedule.steps.find(([maxAge]) => ageMs < maxAge) ?? schedule.steps[schedule.steps.length - 1]!)[1];
@@ -131,16 +130,24 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
     await pollQueue.upsertJobScheduler(
       `poll-${runId}`,
       { every },
-      { name: 'poll', data: { runId, cardId, trackedAt } },
+      {
+        name: 'poll',
+        data: { runId, cardId, trackedAt },
+        // Every poll is a job: keep only the recent ones.
+        opts: {
+          removeOnComplete: { age: 24 * 3600, count: 1_000 },
+          removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
+        },
+      },
     );
   };
 
   const cardForRun = async (runId: number, run?: { display_title?: string | null; name?: string | null }) => {
-    const linked = await redis.hget(runKey, String(runId));
+    const linked = await store.cardForRun(runId);
     if (linked) return linked;
     const promotion = run ? promotionNameFromRun(run) : undefined;
     const cardId = promotion ? await store.cardForPromotion(promotion) : undefined;
-    if (cardId) await redis.hset(runKey, String(runId), cardId);
+    if (cardId) await store.linkRun(runId, cardId);
     return cardId;
   };
 
@@ -155,7 +162,8 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
         jobId: `artifacts-${runId}-${attempt}`,
         attempts: deps.artifactAttempts ?? 4,
         backoff: { type: 'exponential', delay: deps.artifactBackoffMs ?? 15_000 },
-        removeOnComplete: { age: 7 * 24 * 3600 },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
       },
     );
     await pollQueue.removeJobScheduler(`poll-${runId}`);
@@ -163,7 +171,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
 
   const record = async (events: CardEvent[], cardId: string, requests: number): Promise<void> => {
     await cards.recordAll(events);
-    if (requests > 0) await redis.hincrby(statsKey(cardId), 'github', requests);
+    if (requests > 0) await store.count(cardId, 'github', requests);
   };
 
   // Webhook deliveries, verified and deduplicated on X-GitHub-Delivery by the web process.
@@ -197,7 +205,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
     GITHUB_POLL_QUEUE,
     async (job: Job<PollJob>) => {
       const { runId, cardId, trackedAt } = job.data;
-      const spent = Number((await redis.hget(statsKey(cardId), 'poll')) ?? 0);
+      const spent = (await store.stats(cardId)).poll ?? 0;
       if (spent >= schedule.budget) {
         logger.warn({ runId, cardId, spent }, 'polling budget of this run spent: no more polling');
         await pollQueue.removeJobScheduler(`poll-${runId}`);
@@ -209,7 +217,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
       const jobs = await github.listJobs(runId, run.run_attempt ?? undefined);
       const events: CardEvent[] = [runStatusEvent(run, cardId), ...jobs.map((j) => jobEvent(j, cardId))];
       await record(events, cardId, count.n);
-      await redis.hincrby(statsKey(cardId), 'poll', count.n);
+      await store.count(cardId, 'poll', count.n);
       if (run.status === 'completed') await onCompleted(runId, run.run_attempt ?? 1, cardId);
       else await schedulePoll(runId, cardId, trackedAt); // slows down as the run ages
     },
@@ -238,7 +246,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
       // A missing artifact may only be late (uploads finish after the run reports completed): retry
       // before saying so on the card.
       if (read.problems.some((p) => p.problem === 'missing') && !final) {
-        await redis.hincrby(statsKey(cardId), 'github', count.n);
+        await store.count(cardId, 'github', count.n);
         throw new Error(`artifacts not all there yet: ${read.problems.map((p) => p.artifact).join(', ')}`);
       }
       const at = new Date().toISOString();
@@ -272,7 +280,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
         })),
       ];
       await record(events, cardId, count.n);
-      const stats = await redis.hgetall(statsKey(cardId));
+      const stats = await store.stats(cardId);
       logger.info(
         {
           cardId,
@@ -297,9 +305,9 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
       const { promotionName, cardId, createdAfter } = job.data;
       const count = { n: 0 };
       const run = await githubFor(deps, count).findRunForPromotion(promotionName, { createdAfter });
-      await redis.hincrby(statsKey(cardId), 'github', count.n);
+      await store.count(cardId, 'github', count.n);
       if (!run) throw new Error(`no run names promotion ${promotionName} yet`);
-      await redis.hset(runKey, String(run.id), cardId);
+      await store.linkRun(run.id, cardId);
       await cards.record({
         type: 'RunLinked',
         id: `run:${promotionName}:${run.id}`,
@@ -318,8 +326,8 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
 
   const follower: RunFollower = {
     async track(runId, cardId) {
-      await redis.hset(runKey, String(runId), cardId);
-      const isNew = (await redis.sadd(trackedKey, String(runId))) === 1;
+      await store.linkRun(runId, cardId);
+      const isNew = (await redis.set(trackedKey(runId), cardId, 'EX', store.retentionSeconds, 'NX')) === 'OK';
       if (isNew) await schedulePoll(runId, cardId, new Date().toISOString());
     },
     async locate(promotionName, cardId, createdAfter) {
@@ -330,7 +338,8 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
           jobId: `locate-${promotionName}`,
           attempts: 10,
           backoff: { type: 'fixed', delay: 15_000 },
-          removeOnComplete: { age: 7 * 24 * 3600 },
+          removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+          removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
         },
       );
     },

@@ -6,7 +6,6 @@
 // card and keeps it (the notifier's job), `notify` and `post` keep what they would send.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { AuditLog } from '../../src/audit/stream.js';
 import { CardService, type CardPublisher } from '../../src/cards/service.js';
@@ -22,8 +21,8 @@ import type { Actor } from '../../src/domain/types.js';
 import { createGithubClient } from '../../src/github/client.js';
 import { eventsFromDelivery } from '../../src/github/webhooks.js';
 import { createMetrics } from '../../src/metrics.js';
-import { buildRoutes } from '../../src/web/routes.js';
-import { commandAudit } from '../../src/domain/audit-records.js';
+import { createEdge, DEFAULT_EDGE_LIMITS } from '../../src/web/edge.js';
+import { RefusalTracker } from '../../src/web/refusals.js';
 import type { GithubStandIn, GithubStandInOptions } from '../../src/sandbox/github-standin.js';
 import {
   parseTokenKey,
@@ -121,6 +120,8 @@ export interface Harness {
     follow?: boolean;
   }): Promise<{ cardId: string; runId: number; promotion: string }>;
   card(cardId: string): Promise<Card>;
+  /** Writes the edge's refusal summaries now (instead of at the end of the interval). */
+  flushRefusals(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -136,9 +137,16 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   // The webhook receiver: the web process's real route; verified deliveries go where the lead routes them.
   let deliver: (event: string, payload: unknown, deliveryId: string) => Promise<void> = async () => undefined;
   const auditLog = new AuditLog({ connection: redis, prefix });
-  const routes = buildRoutes({
+  const refusals = new RefusalTracker({
+    counter: createMetrics('web').refusedRequests,
+    audit: auditLog,
     logger,
-    metrics: createMetrics('web'),
+    intervalMs: 3_600_000,
+  });
+  const edge = createEdge({
+    logger,
+    refusals,
+    limits: DEFAULT_EDGE_LIMITS,
     ready: async () => true,
     github: {
       secret: WEBHOOK_SECRET,
@@ -146,25 +154,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         await deliver(d.event, d.payload, d.deliveryId);
         return 'queued';
       },
-      rejected: async (reason, deliveryId) => {
-        await auditLog.append(
-          commandAudit({
-            id: `rejected:github:${deliveryId ?? randomBytes(4).toString('hex')}`,
-            at: new Date().toISOString(),
-            actor: 'system',
-            command: 'auth.github',
-            outcome: 'denied',
-            detail: `GitHub request rejected: ${reason}`,
-          }),
-        );
-      },
     },
   });
-  const route = routes.find((r) => r.path === '/github/webhook');
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/github/webhook' && req.method === 'POST' && route) route.handler(req, res);
-    else res.writeHead(404).end();
-  });
+  const server: Server = createServer(edge);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const webhookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/github/webhook`;
 
@@ -269,7 +261,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     logger,
     now,
   };
-  const cardForRun = cardForRunFrom(redis, prefix);
+  const cardForRun = cardForRunFrom(store);
   deliver = async (event, payload, deliveryId) => {
     // What github-follow does with run and job deliveries (the card follows the run) …
     const runId =
@@ -380,7 +372,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         actor: { login: opts.actorLogin ?? 'kargo-bot', id: 7_100_001, type: 'User' },
       });
       if (opts.follow !== false) {
-        await redis.hset(`${prefix}:run-cards`, String(run.id), cardId);
+        await store.linkRun(run.id, cardId);
         await cards.record({
           type: 'RunLinked',
           id: `run:${promotion}:${run.id}`,
@@ -397,7 +389,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       if (!card) throw new Error(`no card ${cardId}`);
       return card;
     },
+    flushRefusals: () => refusals.flush(),
     async close() {
+      await refusals.close();
       await links.close();
       await reminders.close();
       await standIn.stop();

@@ -402,7 +402,7 @@ describe('protection-rule mode', () => {
     });
   });
 
-  it('refuses a delivery with a forged signature (401), audits it, and opens nothing', async () => {
+  it('refuses a delivery with a forged signature (401), counts it in the refusal summary, and opens nothing', async () => {
     h.standIn.setWebhook({ url: h.webhookUrl, secret: 'not-the-webhook-secret' });
     try {
       const p = await h.promote();
@@ -410,10 +410,17 @@ describe('protection-rule mode', () => {
       const [delivery] = h.standIn.deliveries({ event: 'deployment_protection_rule', runId: p.runId });
       expect(delivery?.status).toBe(401);
       expect((await h.card(p.cardId)).approval).toBeUndefined();
-      expect((await h.auditRecords()).find((r) => r.id === `rejected:github:${delivery?.id}`)).toMatchObject({
-        outcome: 'denied',
-        detail: 'GitHub request rejected: invalid signature',
-      });
+      // No record per forged request (anyone can send them); one summary per interval, route and reason.
+      expect((await h.auditRecords()).filter((r) => r.action === 'edge.refused')).toEqual([]);
+      await h.flushRefusals();
+      expect((await h.auditRecords()).filter((r) => r.action === 'edge.refused')).toEqual([
+        expect.objectContaining({
+          outcome: 'denied',
+          detail: expect.stringMatching(
+            /^\d+ refused requests? on \/github\/webhook in the last .*: bad signature$/,
+          ),
+        }),
+      ]);
     } finally {
       h.standIn.setWebhook({ url: h.webhookUrl, secret: 'approvals-webhook-secret-0123456789' });
     }

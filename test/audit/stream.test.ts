@@ -80,4 +80,27 @@ describe('AuditLog', () => {
       /detail/,
     );
   });
+
+  it('trims by age only: entries older than the retention go, younger ones stay however many there are', async () => {
+    const { log, prefix } = newLog();
+    const key = auditStreamKey(prefix);
+    const day = 24 * 3600 * 1000;
+    const now = Date.now();
+    // Entries with explicit ids: 3 of 40 days ago, 500 of 10 days ago.
+    for (let i = 0; i < 3; i++)
+      await admin.xadd(key, `${now - 40 * day}-${i}`, 'id', `old-${i}`, 'record', '{}');
+    for (let i = 0; i < 500; i++)
+      await admin.xadd(key, `${now - 10 * day}-${i}`, 'id', `young-${i}`, 'record', '{}');
+    expect(await log.trim(30 * 24 * 3600, now)).toBe(3);
+    expect(await admin.xlen(key)).toBe(500);
+    expect(await log.trim(30 * 24 * 3600, now)).toBe(0);
+  });
+
+  it('keeps each id guard only as long as records can be replayed (the card retention), not forever', async () => {
+    const { log, prefix } = newLog();
+    await log.append(record(3));
+    const ttl = await admin.ttl(`${prefix}:audit:id:cmd:3`);
+    expect(ttl).toBeGreaterThan(34 * 24 * 3600);
+    expect(ttl).toBeLessThanOrEqual(35 * 24 * 3600);
+  });
 });

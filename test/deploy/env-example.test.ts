@@ -104,7 +104,14 @@ describe('.env.example', () => {
   it('copied to .env as is, loads as a valid configuration (the optional lines stay commented out)', () => {
     const config = loadConfig(activeEnv());
     expect(config.slack.mode).toBe('http');
-    expect(config.http).toEqual({ port: settingDefault('PORT'), workerPort: settingDefault('WORKER_PORT') });
+    // Containers listen on every interface, explicitly; the bot's own default is 127.0.0.1.
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: settingDefault('PORT'),
+      metricsPort: settingDefault('METRICS_PORT'),
+      workerPort: settingDefault('WORKER_PORT'),
+    });
+    expect(settingDefault('HOST')).toBe('127.0.0.1');
     // Prod stays default deny until someone is named.
     expect(config.access.promote.prod).toEqual({ users: [], groups: [] });
   });

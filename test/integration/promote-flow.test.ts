@@ -36,7 +36,7 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
 
   beforeAll(async () => {
     await seedKargo(env());
-    h = await startHarness(env(), { env: { PROMOTE_PROD_USERS: 'U0ALICE' } });
+    h = await startHarness(env(), { env: { PROMOTE_PROD_USERS: 'U0ALICE', REFUSAL_SUMMARY_SECONDS: '1' } });
     ({ slack, redis, prefix } = h);
   }, 120_000);
 
@@ -193,7 +193,8 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
     expect(shown).toMatch(/verified/i);
   });
 
-  it('rejects forged and replayed Slack requests with 401 and audits them', async () => {
+  it('rejects forged and replayed Slack requests with 401, counted in one summary instead of a record each', async () => {
+    const before = (await auditRecords()).length;
     const forged = await send('/promote', 'dev latest', 'U0BOB', {
       secret: 'not-the-signing-secret-0000000000',
     });
@@ -202,11 +203,22 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
       timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
     });
     expect(stale.status).toBe(401);
-    await eventually(
-      async () =>
-        (await auditRecords()).filter((r) => r.action === 'auth.slack').length >= 2 ? true : undefined,
-      'two rejected-request audit records',
-    );
+    const future = await send('/promote', 'dev latest', 'U0BOB', {
+      timestamp: Math.floor(Date.now() / 1000) + 6 * 60,
+    });
+    expect(future.status).toBe(401);
+    const summaries = await eventually(async () => {
+      const found = (await auditRecords()).filter((r) => r.action === 'edge.refused');
+      return found.length >= 2 ? found : undefined;
+    }, 'the refusal summaries');
+    expect(summaries.map((r) => r.detail).sort()).toEqual([
+      expect.stringMatching(/^1 refused request on \/slack\/events in the last .*: bad signature$/),
+      expect.stringMatching(
+        /^2 refused requests on \/slack\/events in the last .*: timestamp outside ±5 minutes$/,
+      ),
+    ]);
+    // Nothing else was written for them: the summaries are the only new records.
+    expect((await auditRecords()).length - before).toBe(summaries.length);
   });
 
   it('answers help and bad input with usage and queues nothing', async () => {
@@ -235,5 +247,53 @@ describeWithEnvtest('promotion flow: Slack → queue → Kargo → card', (env) 
       () => slack.calls('response_url').find((c) => c.args.response_type === 'in_channel'),
       'the worker to answer again',
     );
+  });
+
+  it('gives every key it wrote a TTL, or keeps it in a structure with a trim policy', async () => {
+    // What may live without a TTL, and why it stays bounded (src/retention.ts):
+    const trimmed: Array<[RegExp, string]> = [
+      [new RegExp(`^${prefix}:audit$`), 'audit stream: trimmed by age (AUDIT_RETENTION_DAYS)'],
+      [
+        new RegExp(`^${prefix}:cards$`),
+        'recent-cards index: entries older than the card retention dropped on append',
+      ],
+      [new RegExp(`^${prefix}:approvals:waiting$`), 'approvals waiting: entries older than 32 days dropped'],
+      // BullMQ's own queue structures: job hashes are removed by removeOnComplete/removeOnFail (age and
+      // count), the lists and sets hold only live or kept jobs, the event stream is capped by BullMQ.
+      [
+        new RegExp(`^${prefix}:[a-z-]+:(\\d+|[a-z]+-[0-9a-f]{16}|card-[^:]+|post-[^:]+|[^:]+)$`),
+        'a BullMQ job or queue structure (bounded by removeOnComplete/removeOnFail)',
+      ],
+      [
+        new RegExp(`^${prefix}:[a-z-]+:repeat:[^:]+(:\\d+)?$`),
+        'a job scheduler (removed when its run ends or its poll budget is spent) and the jobs it made (removeOnComplete)',
+      ],
+      [
+        new RegExp(
+          `^${prefix}:[a-z-]+:(wait|active|completed|failed|delayed|paused|prioritized|meta|id|events|stalled-check|marker|pc|limiter|repeat|waiting-children|stalled)$`,
+        ),
+        'BullMQ queue structure',
+      ],
+    ];
+    const untimed: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const ttl = await redis.ttl(key);
+        if (ttl > 0) continue;
+        if (trimmed.some(([pattern]) => pattern.test(key))) continue;
+        untimed.push(`${key} (${await redis.type(key)})`);
+      }
+    } while (cursor !== '0');
+    expect(untimed).toEqual([]);
+    // And the card data specifically lives as long as the card retention (35 days by default).
+    const cardKeys = (await redis.keys(`${prefix}:card:*`)).filter((k) => !k.endsWith(':stats'));
+    expect(cardKeys.length).toBeGreaterThan(0);
+    for (const key of cardKeys) {
+      expect(await redis.ttl(key)).toBeGreaterThan(34 * 24 * 3600);
+      expect(await redis.ttl(key)).toBeLessThanOrEqual(35 * 24 * 3600);
+    }
   });
 });

@@ -160,7 +160,7 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
     slackLimiter: { max: 20, duration: 1000 },
     ...options.worker,
   });
-  const web = await startWeb(config, logger, { port: 0 });
+  const web = await startWeb(config, logger, { port: 0, metricsPort: 0 });
 
   const send: Harness['send'] = async (command, text, user, opts = {}) => {
     const body = slashCommandBody({

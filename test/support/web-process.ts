@@ -1,0 +1,106 @@
+// The bot's web process as its own OS process (`node src/main.ts web`, through tsx), for tests that need
+// what only a separate process shows: its memory under a limit, surviving floods, being killed. Optional
+// memory limit: the process joins the cgroup before Node starts (so every byte it uses is charged), or
+// runs with a V8 heap limit when no cgroup can be made.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { repoRoot } from './envtest.js';
+import type { MemoryLimit } from './memory-limit.js';
+
+export interface WebProcess {
+  child: ChildProcess;
+  port: number;
+  metricsPort: number;
+  output(): string;
+  /** Resident set size now (bytes), from /proc. */
+  rssBytes(): number;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+
+export const httpStatus = (port: number, urlPath: string): Promise<number> =>
+  new Promise((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path: urlPath, timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+
+export async function spawnWeb(options: {
+  env: Record<string, string>;
+  memoryLimit?: MemoryLimit;
+  /** V8 old-space limit (MiB), when there is no cgroup. */
+  maxOldSpaceMb?: number;
+}): Promise<WebProcess> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const nodeArgs = [
+    ...(options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : []),
+    '--import',
+    'tsx',
+    path.join(repoRoot, 'src', 'main.ts'),
+    'web',
+  ];
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  const child = options.memoryLimit
+    ? spawn(
+        '/bin/sh',
+        ['-c', 'echo $$ > "$0" && exec "$@"', options.memoryLimit.procsPath, process.execPath, ...nodeArgs],
+        {
+          cwd: repoRoot,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+    : spawn(process.execPath, nodeArgs, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while ((await httpStatus(port, '/healthz')) !== 200) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`web process exited (${child.exitCode ?? child.signalCode}) before serving:\n${out}`);
+    }
+    if (Date.now() > deadline) throw new Error(`web process did not serve /healthz within 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    child,
+    port,
+    metricsPort,
+    output: () => out,
+    rssBytes: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
