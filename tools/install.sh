@@ -139,12 +139,13 @@ build_kargo() {
   # not in the vendored CRDs: copy it beside the binary for the test harness.
   local crd_dir="$cache_root/kargo-crds"
   mkdir -p "$crd_dir"
-  if [[ ! -f "$crd_dir/kargo.akuity.io_clusterconfigs.yaml" ]]; then
+  if [[ ! -f "$crd_dir/kargo.akuity.io_clusterconfigs.yaml" || ! -d "$crd_dir/kubernetes-webhooks-server" ]]; then
     local moddir
     moddir=$(cd "$tools_dir/kargo" && go mod download -json "github.com/akuity/kargo@$KARGO_VERSION" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')
     cp "$moddir/charts/kargo/resources/crds/kargo.akuity.io_clusterconfigs.yaml" "$crd_dir/"
-    # The chart's webhook configurations, pointed at a loopback server by the test harness.
-    cp -r "$moddir/charts/kargo/templates/webhooks-server" "$crd_dir/webhooks-server-templates" 2>/dev/null || true
+    # The chart's webhook configurations (templates), which the test harness points at a loopback server.
+    rm -rf "$crd_dir/kubernetes-webhooks-server"
+    cp -r "$moddir/charts/kargo/templates/kubernetes-webhooks-server" "$crd_dir/kubernetes-webhooks-server"
     chmod -R u+w "$crd_dir"
   fi
 }
