@@ -21,8 +21,17 @@ import {
   type StepSchemas,
 } from './crd-validator.js';
 import { outcome, STATUS_CODES, type Outcome } from './http-outcome.js';
+import { checkApplyDeadlines, loadWorkflow, remainingMinutes } from './workflow-checks.js';
 
 const kargoDir = path.join(repoRoot, 'kargo');
+/** Time a job may wait for a runner, in the Kargo wait budget (kargo/README.md, "Wait timeouts"). */
+const RUNNER_PICKUP_MINUTES = 10;
+/** "27h", "4h30m", "90m" -> minutes. */
+const durationMinutes = (d: string): number => {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?$/.exec(d);
+  if (!m || d === '') throw new Error(`cannot read duration ${d}`);
+  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
+};
 const workflowFile = path.join(repoRoot, '.github', 'workflows', 'terraform.yaml');
 const PROJECT = 'gitops-infra';
 
@@ -523,7 +532,7 @@ describe('stages.yaml', () => {
         { name: 'htmlUrl', fromExpression: 'response.body.html_url' },
         { name: 'conclusion', fromExpression: 'response.body.conclusion' },
       ]);
-      expect(String((wait.retry as JsonObject).timeout)).toMatch(/^\d+h$/);
+      expect(String((wait.retry as JsonObject).timeout)).toMatch(/^\d+h(\d+m)?$/);
     },
   );
 
@@ -547,6 +556,31 @@ describe('stages.yaml', () => {
       ]),
     );
   });
+
+  it.each([
+    ['dev', 'aws-dev', { environment: 'dev', deploy_prod: 'no' }],
+    ['prod', 'aws-prod', { environment: 'prod', deploy_prod: 'yes' }],
+  ] as const)(
+    '%s: the waitRun timeout is derived from the apply deadline and the job timeouts after it',
+    (stage, applyJob, inputs) => {
+      const { wf } = loadWorkflow(workflowFile);
+      const { violations, deadlines } = checkApplyDeadlines(wf);
+      expect(violations).toEqual([]);
+      // The apply job starts at the latest DEADLINE minutes after the dispatch (it refuses otherwise; on
+      // prod the approval window is inside it); then it and every job after it may use their whole timeout,
+      // each after up to RUNNER_PICKUP_MINUTES in the runner queue. The wait must outlast all of that, so a
+      // promotion never fails while its run can still apply; and it stays within an hour of it, so a stuck
+      // run is not waited on for days.
+      const jobsFromApply = 2; // the apply job, then notify
+      const required =
+        deadlines[applyJob]! + remainingMinutes(wf, applyJob, inputs) + jobsFromApply * RUNNER_PICKUP_MINUTES;
+      const timeout = durationMinutes(
+        String((step(find('Stage', stage), 'waitRun').retry as JsonObject).timeout),
+      );
+      expect(timeout).toBeGreaterThanOrEqual(required);
+      expect(timeout).toBeLessThanOrEqual(required + 60);
+    },
+  );
 
   it('dev and prod run the same steps; only vars and the wait timeout differ', () => {
     const normalise = (s: JsonObject): JsonObject => {

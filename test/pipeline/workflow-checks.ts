@@ -492,11 +492,19 @@ export function checkProdApplyGuarded(wf: Workflow): string[] {
   return v;
 }
 
-/** What a job may hold: contents: read if it checks out, id-token: write if it authenticates by OIDC. */
+/** A run step that reads this run from the Actions API (its creation time, for the apply deadlines). */
+const READS_OWN_RUN =
+  /\$\{?GITHUB_API_URL\}?\/repos\/\$\{?GITHUB_REPOSITORY\}?\/actions\/runs\/\$\{?GITHUB_RUN_ID\b/;
+
+/**
+ * What a job may hold: contents: read if it checks out, id-token: write if it authenticates by OIDC,
+ * actions: read if a step reads this run from the Actions API.
+ */
 export function allowedPermissions(job: Job): Record<string, string> {
   const allowed: Record<string, string> = {};
   if (stepsOf(job).some((s) => actionOf(s) === 'actions/checkout')) allowed.contents = 'read';
   if (usesOidc(job)) allowed['id-token'] = 'write';
+  if (stepsOf(job).some((s) => READS_OWN_RUN.test(s.run ?? ''))) allowed.actions = 'read';
   return allowed;
 }
 
@@ -686,6 +694,252 @@ export function checkRunScripts(wf: Workflow): string[] {
           v.push(`${id}: step "${s.name ?? ''}" prints the secret in ${k}`);
         }
       }
+    }
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Runtimes, versions, strictness, deadlines and variable scopes
+// ---------------------------------------------------------------------------------------------------------
+
+/** The runtime an action's action.yml declares (`runs.using`), for the pins the tests review. */
+export type ActionRuntime = 'node24' | 'node20' | 'node16' | 'node12' | 'composite' | 'docker';
+
+/**
+ * Every action the workflow uses runs on Node 24 (or is composite/docker, whose own steps are reviewed in
+ * the table's notes): GitHub's runners removed Node 20 in September 2026. `runtimes` maps action -> the
+ * runtime of the pinned version; an action missing from it is a violation. The artifact CLI's Node
+ * (env NODE_VERSION, used by actions/setup-node) must be 24 or later too.
+ */
+export function checkNodeRuntimes(wf: Workflow, runtimes: Record<string, ActionRuntime>): string[] {
+  const v: string[] = [];
+  const used = new Set(
+    Object.values(wf.jobs).flatMap((job) => stepsOf(job).flatMap((s) => (s.uses ? [actionOf(s)!] : []))),
+  );
+  for (const action of [...used].sort()) {
+    const runtime = runtimes[action];
+    if (!runtime) v.push(`${action}: runtime of the pinned version not recorded`);
+    else if (/^node(1[0-9]|2[0-3])$/.test(runtime))
+      v.push(`${action} runs on ${runtime}, which runners no longer have`);
+  }
+  const nodeVersion = Number(String(wf.env?.NODE_VERSION ?? '').split('.')[0]);
+  if (!(nodeVersion >= 24))
+    v.push(`env NODE_VERSION must be 24 or later (the artifact CLI), is ${String(wf.env?.NODE_VERSION)}`);
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    for (const s of stepsOf(job).filter((x) => actionOf(x) === 'actions/setup-node')) {
+      if (s.with?.['node-version'] !== '${{ env.NODE_VERSION }}')
+        v.push(
+          `${id}: actions/setup-node must use env.NODE_VERSION, uses ${String(s.with?.['node-version'])}`,
+        );
+    }
+  }
+  return v;
+}
+
+const FREIGHT_OVERLAY =
+  /rm -rf terraform\s+mv \.freight\/terraform terraform|git restore --source="\$FREIGHT_REF"[^\n]*-- terraform/;
+const USES_TERRAFORM_TREE = /\b(terraform|conftest|tflint|trivy)\b|TF_DIR|terraform\//;
+
+/**
+ * Version skew: every job runs the pipeline (workflow, policies, schemas, tools, the artifact CLI) from the
+ * workflow's own commit and takes only terraform/ from the Freight's commit, before any step reads it.
+ */
+export function checkFreightOverlay(wf: Workflow): string[] {
+  const v: string[] = [];
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    const steps = stepsOf(job);
+    const checkouts = steps.filter((s) => actionOf(s) === 'actions/checkout');
+    if (checkouts.length === 0) continue;
+    const root = checkouts.filter((s) => s.with?.path === undefined);
+    if (root.length !== 1 || root[0]!.with?.ref !== '${{ github.sha }}')
+      v.push(
+        `${id}: the repository root must be checked out once, at the workflow's commit (ref: \${{ github.sha }})`,
+      );
+    for (const s of checkouts.filter((x) => x.with?.path !== undefined)) {
+      if (
+        s.with?.ref !== '${{ env.FREIGHT_REF }}' ||
+        s.with?.path !== '.freight' ||
+        s.with?.['sparse-checkout'] !== 'terraform'
+      )
+        v.push(`${id}: a second checkout may only bring the Freight's terraform/ into .freight`);
+    }
+    const overlay = steps.findIndex((s) => FREIGHT_OVERLAY.test(s.run ?? ''));
+    if (overlay < 0) {
+      v.push(`${id}: does not take terraform/ from the Freight's commit`);
+      continue;
+    }
+    if (overlay > 0 && /\.freight/.test(steps[overlay]!.run ?? '')) {
+      const freightCheckout = steps.findIndex((s) => s.with?.path === '.freight');
+      if (freightCheckout < 0 || freightCheckout > overlay)
+        v.push(`${id}: moves .freight/terraform before checking it out`);
+    }
+    const firstUse = steps.findIndex(
+      (s, i) =>
+        i !== overlay &&
+        !/^Check out|^Use the Freight/.test(s.name ?? '') &&
+        USES_TERRAFORM_TREE.test(`${s.run ?? ''} ${JSON.stringify(s.with ?? {})}`),
+    );
+    if (firstUse >= 0 && firstUse < overlay)
+      v.push(
+        `${id}: step "${steps[firstUse]!.name ?? ''}" reads terraform/ before the Freight's tree is in place`,
+      );
+  }
+  return v;
+}
+
+/** The conftest invocations of a job's steps (one per command line, continuation lines joined). */
+export function conftestCommands(job: Job): { step: string; command: string }[] {
+  return stepsOf(job).flatMap((s) =>
+    (s.run ?? '')
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((line) => /\bconftest test\b/.test(line))
+      .map((command) => ({ step: s.name ?? '', command })),
+  );
+}
+
+/**
+ * Strictness: on prod (terraform/aws/prod, its plans) and on the bootstrap, Conftest fails on warnings; the
+ * policy job's loop over every root does the same for those two; the dev apply job runs Conftest on its own
+ * plan JSON and applies only when it passed.
+ */
+export function checkPolicyStrictness(wf: Workflow): string[] {
+  const v: string[] = [];
+  const prodCtx: EvalContext = { inputs: { environment: 'prod', deploy_prod: 'yes' }, vars: {} };
+  const devCtx: EvalContext = { inputs: { environment: 'dev', deploy_prod: 'no' }, vars: {} };
+  const strictDirs = new Set<string>();
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    const dir = envFor(wf, job, prodCtx).TF_DIR;
+    if (dir !== 'terraform/aws/prod' && dir !== 'terraform/bootstrap') continue;
+    for (const { step, command } of conftestCommands(job)) {
+      strictDirs.add(dir);
+      if (!/--fail-on-warn\b/.test(command))
+        v.push(`${id}: "${step}" runs Conftest on ${dir} without --fail-on-warn`);
+    }
+  }
+  for (const dir of ['terraform/aws/prod', 'terraform/bootstrap'])
+    if (!strictDirs.has(dir)) v.push(`no job runs Conftest on ${dir} (with TF_DIR set to it)`);
+  const policy = wf.jobs.policy;
+  const loop = stepsOf(policy ?? {}).find(
+    (s) => /find terraform/.test(s.run ?? '') && /conftest test/.test(s.run ?? ''),
+  );
+  if (!loop) v.push('policy: no Conftest loop over every Terraform root');
+  else {
+    if (!/terraform\/aws\/prod \| terraform\/bootstrap\) strict=\(--fail-on-warn\)/.test(loop.run ?? ''))
+      v.push(
+        'policy: the root loop does not run terraform/aws/prod and terraform/bootstrap with --fail-on-warn',
+      );
+    if (!/-name '\*\.tf\.json'/.test(loop.run ?? ''))
+      v.push('policy: the root loop does not find roots written in JSON syntax (*.tf.json)');
+  }
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    if (!appliedDirs(wf, job, devCtx).includes('terraform/aws/dev')) continue;
+    const steps = stepsOf(job);
+    const planPolicy = steps.findIndex((s) => /\bconftest test\b[\s\S]*tfplan\.json/.test(s.run ?? ''));
+    const apply = steps.findIndex((s) => /\bterraform\b[^\n]*\sapply\b/.test(s.run ?? ''));
+    if (planPolicy < 0 || planPolicy > apply) v.push(`${id}: no Conftest on the dev plan JSON before apply`);
+    else if (
+      !new RegExp(`steps\\.${steps[planPolicy]!.id ?? '-'}\\.outputs\\.code == '0'`).test(
+        String(steps[apply]!.if ?? ''),
+      )
+    )
+      v.push(`${id}: the dev apply does not wait for Conftest on its plan to pass`);
+  }
+  return v;
+}
+
+/**
+ * Apply deadlines: the policy job publishes the dispatch time (read from the Actions API), and every job
+ * that applies starts with a step that refuses to go on past `<ENV>_APPLY_DEADLINE_MINUTES` after it.
+ * Returns the violations; `deadlines` gives the minutes per applying job (for the Kargo timeouts).
+ */
+export function checkApplyDeadlines(wf: Workflow): {
+  violations: string[];
+  deadlines: Record<string, number>;
+} {
+  const v: string[] = [];
+  const deadlines: Record<string, number> = {};
+  const policy = wf.jobs.policy;
+  const output = (policy as { outputs?: Record<string, string> } | undefined)?.outputs?.dispatched_at ?? '';
+  const stepId = /steps\.([\w-]+)\.outputs\.dispatched_at/.exec(output)?.[1];
+  const recorder = stepsOf(policy ?? {}).find((s) => s.id === stepId);
+  if (!recorder || !READS_OWN_RUN.test(recorder.run ?? '') || !/created_at/.test(recorder.run ?? ''))
+    v.push("policy: must output dispatched_at, the run's created_at from the Actions API");
+  for (const environment of ['dev', 'prod']) {
+    const ctx: EvalContext = {
+      inputs: { environment, deploy_prod: environment === 'prod' ? 'yes' : 'no' },
+      vars: {},
+    };
+    for (const [id, job] of Object.entries(wf.jobs)) {
+      if (!appliedDirs(wf, job, ctx).includes(`terraform/aws/${environment}`)) continue;
+      const steps = stepsOf(job);
+      const guard = steps.findIndex(
+        (s) =>
+          /needs\.policy\.outputs\.dispatched_at/.test(JSON.stringify(s.env ?? {})) &&
+          FAILS_THE_JOB.test(s.run ?? ''),
+      );
+      const firstAction = steps.findIndex((s) => s.uses !== undefined);
+      if (guard < 0) {
+        v.push(`${id}: no step refuses to apply after the deadline`);
+        continue;
+      }
+      if (firstAction >= 0 && guard > firstAction)
+        v.push(`${id}: the deadline check must come before any other step`);
+      if (!needsOf(job).includes('policy')) v.push(`${id}: must need policy (for the dispatch time)`);
+      const variable = /env\.(\w+_APPLY_DEADLINE_MINUTES)/.exec(JSON.stringify(steps[guard]!.env ?? {}))?.[1];
+      const minutes = Number(variable ? wf.env?.[variable] : NaN);
+      if (!(minutes > 0))
+        v.push(`${id}: the deadline must come from a positive workflow env *_APPLY_DEADLINE_MINUTES`);
+      else deadlines[id] = minutes;
+    }
+  }
+  return { violations: v, deadlines };
+}
+
+/**
+ * The longest chain of job timeouts (minutes) from `start` to the end of the run, through every job that
+ * needs it (directly or not) and runs for these inputs: what the run can still take once `start` began.
+ */
+export function remainingMinutes(wf: Workflow, start: string, inputs: Record<string, string>): number {
+  const running = new Set(simulate(wf, inputs, {}).jobs);
+  const memo = new Map<string, number>();
+  const longest = (id: string): number => {
+    if (memo.has(id)) return memo.get(id)!;
+    const after = Object.entries(wf.jobs)
+      .filter(([other, job]) => running.has(other) && needsOf(job).includes(id))
+      .map(([other]) => longest(other));
+    const value = (wf.jobs[id]?.['timeout-minutes'] ?? 360) + Math.max(0, ...after);
+    memo.set(id, value);
+    return value;
+  };
+  return longest(start);
+}
+
+/** Where a variable or secret may be stored: repository level only, or also on Environment dev / prod. */
+export type VariableScope = 'repository' | 'dev' | 'prod';
+
+/**
+ * Variables are readable where they are used: a job without an environment sees only repository-level
+ * variables and secrets, a job in Environment dev / prod also that environment's. Every vars.X / secrets.X
+ * the workflow reads must be in `scopes`, and an environment-scoped one may be read only in jobs of that
+ * environment. (GitHub's own github.token is not a secret of the repository.)
+ */
+export function checkVariableScopes(wf: Workflow, scopes: Record<string, VariableScope>): string[] {
+  const v: string[] = [];
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    const environment = environmentOf(job);
+    const text = JSON.stringify({ if: job.if, env: job.env, steps: job.steps });
+    const used = new Set(
+      [...text.matchAll(/\b(vars|secrets)\.([A-Z][A-Z0-9_]*)/g)].map((m) => `${m[1]}.${m[2]}`),
+    );
+    for (const name of [...used].sort()) {
+      const scope = scopes[name];
+      if (!scope) v.push(`${id}: ${name} has no documented scope`);
+      else if (scope !== 'repository' && scope !== environment)
+        v.push(
+          `${id}: reads ${name}, which may be stored on Environment ${scope}, but the job runs ${environment ? `in Environment ${environment}` : 'without an environment'}`,
+        );
     }
   }
   return v;

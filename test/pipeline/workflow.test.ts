@@ -7,20 +7,28 @@ import path from 'node:path';
 import { repoRoot } from './crd-validator.js';
 import {
   allowedPermissions,
+  checkApplyDeadlines,
   checkArtifacts,
   checkConcurrency,
   checkDispatchOnly,
+  checkFreightOverlay,
+  checkNodeRuntimes,
   checkPermissions,
   checkPinnedActions,
+  checkPolicyStrictness,
   checkProdApplyGuarded,
   checkRunScripts,
+  checkVariableScopes,
   condition,
   evaluate,
   loadWorkflow,
   parseWorkflow,
+  remainingMinutes,
   simulate,
+  type ActionRuntime,
   type Job,
   type Step,
+  type VariableScope,
   type Workflow,
 } from './workflow-checks.js';
 
@@ -42,22 +50,78 @@ const stepNamed = (j: Job, re: RegExp): Step => {
  * Reviewed pins: action -> [commit SHA, release]. Where each was confirmed:
  * - aws-actions/configure-aws-credentials, google-github-actions/auth, azure/login, hashicorp/setup-terraform,
  *   aquasecurity/trivy-action: shared/reference/iac.md §5 and §1.5 (trivy-action v0.36.0 with Trivy v0.74.0).
- * - actions/checkout v6.0.1, actions/setup-node v6.2.0, actions/upload-artifact v5.0.0,
- *   actions/download-artifact v5.0.0, actions/setup-go v6.0.0, actions/cache v5.0.3: the same SHA with the
- *   same version comment in several unrelated public repositories' workflows and pin tables.
+ * - actions/checkout v6.0.1, actions/setup-node v6.2.0, actions/cache v5.0.3: the same SHA with the same
+ *   version comment in several unrelated public repositories' workflows and pin tables.
+ * - actions/upload-artifact v6.0.0 (b7c566a7...), actions/download-artifact v7.0.0 (37930b1c...),
+ *   actions/setup-go v6.4.0 (4a360112...): the same SHA with the same version comment in many unrelated
+ *   public repositories (workflows, pin lists, dependency reviews); upload-artifact v5.0.0,
+ *   download-artifact v5.0.0 (and the setup-go pin before) were replaced because they run on Node 20.
  */
 const REVIEWED_PINS: Record<string, [string, string]> = {
   'actions/checkout': ['8e8c483db84b4bee98b60c0593521ed34d9990e8', 'v6.0.1'],
   'actions/setup-node': ['6044e13b5dc448c55e2357c09f80417699197238', 'v6.2.0'],
-  'actions/upload-artifact': ['330a01c490aca151604b8cf639adc76d48f6c5d4', 'v5.0.0'],
-  'actions/download-artifact': ['634f93cb2916e3fdff6788551b99b062d0335ce0', 'v5.0.0'],
-  'actions/setup-go': ['44694675825211faa026b3c33043df3e48a5fa00', 'v6.0.0'],
+  'actions/upload-artifact': ['b7c566a772e6b6bfb58ed0dc250532a479d7789f', 'v6.0.0'],
+  'actions/download-artifact': ['37930b1c2abaa49bbe596cd826c3c89aef350131', 'v7.0.0'],
+  'actions/setup-go': ['4a3601121dd01d1626a1e23e37211e3254c1c06c', 'v6.4.0'],
   'actions/cache': ['cdf6c1fa76f9f475f3d7449005a359c84ca0f306', 'v5.0.3'],
   'aws-actions/configure-aws-credentials': ['e6de054238d6b7531b4efff3b6587d9aade6a06c', 'v6.2.3'],
   'google-github-actions/auth': ['7c6bc770dae815cd3e89ee6cdf493a5fab2cc093', 'v3.0.0'],
   'azure/login': ['f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca', 'v3.0.1'],
   'hashicorp/setup-terraform': ['dfe3c3f87815947d99a8997f908cb6525fc44e9e', 'v4.0.1'],
   'aquasecurity/trivy-action': ['ed142fd0673e97e23eac54620cfb913e5ce36c25', 'v0.36.0'],
+};
+
+/**
+ * `runs.using` of each reviewed pin's action.yml. Sources: the action's release notes and action.yml
+ * (checkout v5+, setup-node v5+, cache v5, setup-go v6: node24; upload-artifact v6.0.0 and
+ * download-artifact v7.0.0 are the first releases declaring node24, v5/v6 only "supported" it while
+ * running on node20); configure-aws-credentials v6.2.3 and azure/login v3.0.1: iac.md §5 (node24);
+ * google-github-actions/auth v3.0.0: node24 (runners older than 2.327.1 reject it with "'using: node24'
+ * is not supported", google-github-actions/auth#514); hashicorp/setup-terraform v4: node24 (action.yml);
+ * aquasecurity/trivy-action v0.36.0: composite, installing Trivy with setup-trivy and caching with
+ * actions/cache, whose Node 20 pin was bumped to v5 (node24) in trivy-action#558 before the v0.36.0 release.
+ */
+const ACTION_RUNTIMES: Record<string, ActionRuntime> = {
+  'actions/checkout': 'node24',
+  'actions/setup-node': 'node24',
+  'actions/upload-artifact': 'node24',
+  'actions/download-artifact': 'node24',
+  'actions/setup-go': 'node24',
+  'actions/cache': 'node24',
+  'aws-actions/configure-aws-credentials': 'node24',
+  'google-github-actions/auth': 'node24',
+  'azure/login': 'node24',
+  'hashicorp/setup-terraform': 'node24',
+  'aquasecurity/trivy-action': 'composite',
+};
+
+/**
+ * Where each variable and secret the workflow reads may be stored (the workflow's header and
+ * kargo/README.md, "What the workflow needs", document the same).
+ */
+const VARIABLE_SCOPES: Record<string, VariableScope> = {
+  'vars.AWS_REGION': 'repository',
+  'vars.AWS_ROLE_ARN_PROD_PLAN': 'repository',
+  'secrets.AWS_ROLE_ARN_PROD_PLAN': 'repository',
+  'vars.AWS_ROLE_ARN_IAM_AUDIT': 'repository',
+  'vars.AWS_ADMIN_PRINCIPAL_ARN_PROD': 'repository',
+  'vars.GCP_ENABLED': 'repository',
+  'vars.AZURE_ENABLED': 'repository',
+  'secrets.SLACK_WEBHOOK_DEPLOYMENTS': 'repository',
+  'secrets.SLACK_WEBHOOK_ALERTS': 'repository',
+  'secrets.SLACK_WEBHOOK_AUDIT': 'repository',
+  'vars.AWS_ROLE_ARN_DEV': 'dev',
+  'secrets.AWS_ROLE_ARN_DEV': 'dev',
+  'vars.AWS_ADMIN_PRINCIPAL_ARN_DEV': 'dev',
+  'vars.GCP_PROJECT_ID': 'dev',
+  'secrets.GCP_WORKLOAD_IDENTITY_PROVIDER': 'dev',
+  'secrets.GCP_SERVICE_ACCOUNT': 'dev',
+  'secrets.AZURE_CLIENT_ID': 'dev',
+  'secrets.AZURE_TENANT_ID': 'dev',
+  'secrets.AZURE_SUBSCRIPTION_ID': 'dev',
+  'secrets.AZURE_SSH_PUBLIC_KEY': 'dev',
+  'vars.AWS_ROLE_ARN_PROD': 'prod',
+  'secrets.AWS_ROLE_ARN_PROD': 'prod',
 };
 
 describe('expression evaluator (used by the run simulation)', () => {
@@ -195,7 +259,14 @@ describe('least-privilege permissions', () => {
     const oidcJobs = Object.entries(original.jobs)
       .filter(([, j]) => allowedPermissions(j)['id-token'])
       .map(([id]) => id);
-    expect(oidcJobs.sort()).toEqual(['aws-dev', 'aws-prod', 'azure-plan', 'gcp-plan', 'prod-gates']);
+    expect(oidcJobs.sort()).toEqual([
+      'aws-dev',
+      'aws-prod',
+      'azure-plan',
+      'bootstrap',
+      'gcp-plan',
+      'prod-gates',
+    ]);
     for (const [id, j] of Object.entries(original.jobs)) {
       const perms = j.permissions as Record<string, string>;
       expect([id, perms['id-token']]).toEqual([id, oidcJobs.includes(id) ? 'write' : undefined]);
@@ -255,6 +326,166 @@ describe('third-party actions pinned by full commit SHA with a version comment',
         expect.stringMatching(/someone\/checkout is not in the table of reviewed pins/),
       ]),
     );
+  });
+});
+
+describe('actions and the artifact CLI run on Node 24', () => {
+  it('every pinned action declares node24 (or is composite), and NODE_VERSION is 24', () => {
+    expect(checkNodeRuntimes(original, ACTION_RUNTIMES)).toEqual([]);
+    expect(Object.keys(ACTION_RUNTIMES).sort()).toEqual(Object.keys(REVIEWED_PINS).sort());
+    expect(original.env?.NODE_VERSION).toBe('24');
+  });
+
+  it('rejects a Node 20 action, an action of unknown runtime, Node 20 for the CLI and a hard-coded node-version', () => {
+    expect(checkNodeRuntimes(original, { ...ACTION_RUNTIMES, 'actions/upload-artifact': 'node20' })).toEqual([
+      'actions/upload-artifact runs on node20, which runners no longer have',
+    ]);
+    const { 'actions/setup-go': _, ...withoutGo } = ACTION_RUNTIMES;
+    expect(checkNodeRuntimes(original, withoutGo)).toEqual([
+      'actions/setup-go: runtime of the pinned version not recorded',
+    ]);
+    const wf = fresh();
+    wf.env!.NODE_VERSION = '20';
+    stepNamed(job(wf, 'aws'), /^Set up Node/).with!['node-version'] = '20';
+    expect(checkNodeRuntimes(wf, ACTION_RUNTIMES)).toEqual([
+      'env NODE_VERSION must be 24 or later (the artifact CLI), is 20',
+      'aws: actions/setup-node must use env.NODE_VERSION, uses 20',
+    ]);
+  });
+});
+
+describe("versions: the pipeline from the workflow's commit, terraform/ from the Freight's", () => {
+  it('holds for every job that checks out', () => {
+    expect(checkFreightOverlay(original)).toEqual([]);
+  });
+
+  it('rejects checking out the Freight at the root, a missing overlay and an overlay after the first use', () => {
+    const wf = fresh();
+    stepNamed(job(wf, 'aws'), /^Check out the workflow's commit/).with!.ref = '${{ env.FREIGHT_REF }}';
+    job(wf, 'gcp').steps = job(wf, 'gcp').steps!.filter((s) => !/^Use the Freight/.test(s.name ?? ''));
+    const azure = job(wf, 'azure');
+    const overlay = azure.steps!.findIndex((s) => /^Use the Freight/.test(s.name ?? ''));
+    const [moved] = azure.steps!.splice(overlay, 1);
+    azure.steps!.push(moved!);
+    expect(checkFreightOverlay(wf)).toEqual([
+      "aws: the repository root must be checked out once, at the workflow's commit (ref: ${{ github.sha }})",
+      "gcp: does not take terraform/ from the Freight's commit",
+      expect.stringMatching(/^azure: step ".*" reads terraform\/ before the Freight's tree is in place$/),
+    ]);
+  });
+});
+
+describe('prod and the bootstrap fail on warnings; dev checks its plan JSON', () => {
+  it('holds', () => {
+    expect(checkPolicyStrictness(original)).toEqual([]);
+  });
+
+  it('rejects a lenient prod or bootstrap Conftest and a dev apply without its plan check', () => {
+    const wf = fresh();
+    const gates = stepNamed(job(wf, 'prod-gates'), /^Conftest on terraform\/aws\/prod/);
+    gates.run = gates.run!.replace('--all-namespaces --fail-on-warn', '--all-namespaces');
+    const boot = stepNamed(job(wf, 'bootstrap'), /^Conftest on terraform\/bootstrap/);
+    boot.run = boot.run!.replace('--fail-on-warn', '');
+    const loop = stepNamed(job(wf, 'policy'), /^Conftest on every Terraform root/);
+    loop.run = loop.run!.replace(" -o -name '*.tf.json'", '');
+    job(wf, 'aws-dev').steps = job(wf, 'aws-dev').steps!.filter((s) => s.id !== 'plan-policy');
+    expect(checkPolicyStrictness(wf)).toEqual([
+      'bootstrap: "Conftest on terraform/bootstrap (--fail-on-warn)" runs Conftest on terraform/bootstrap without --fail-on-warn',
+      'prod-gates: "Conftest on terraform/aws/prod (HCL and plan JSON)" runs Conftest on terraform/aws/prod without --fail-on-warn',
+      'policy: the root loop does not find roots written in JSON syntax (*.tf.json)',
+      'aws-dev: no Conftest on the dev plan JSON before apply',
+    ]);
+    const wf2 = fresh();
+    stepNamed(job(wf2, 'aws-dev'), /^terraform apply/).if = "steps.plan.outputs.code == '0'";
+    expect(checkPolicyStrictness(wf2)).toEqual([
+      'aws-dev: the dev apply does not wait for Conftest on its plan to pass',
+    ]);
+  });
+});
+
+describe('applies never start after Kargo may have stopped waiting', () => {
+  it('the policy job records the dispatch time and each apply job checks its deadline first', () => {
+    const { violations, deadlines } = checkApplyDeadlines(original);
+    expect(violations).toEqual([]);
+    expect(deadlines).toEqual({ 'aws-dev': 150, 'aws-prod': 1440 });
+    expect(job(original, 'policy').permissions).toEqual({ contents: 'read', actions: 'read' });
+  });
+
+  it('rejects an apply job without the check, a check after other steps and a missing dispatch time', () => {
+    const wf = fresh();
+    job(wf, 'aws-prod').steps = job(wf, 'aws-prod').steps!.filter(
+      (s) => !/^Refuse to start/.test(s.name ?? ''),
+    );
+    const dev = job(wf, 'aws-dev');
+    const guard = dev.steps!.shift()!;
+    dev.steps!.splice(3, 0, guard);
+    delete (job(wf, 'policy') as { outputs?: unknown }).outputs;
+    expect(checkApplyDeadlines(wf).violations).toEqual([
+      "policy: must output dispatched_at, the run's created_at from the Actions API",
+      'aws-dev: the deadline check must come before any other step',
+      'aws-prod: no step refuses to apply after the deadline',
+    ]);
+  });
+
+  it('what a run can take after the apply job starts: its timeout and everything after it', () => {
+    expect(remainingMinutes(original, 'aws-dev', { environment: 'dev', deploy_prod: 'no' })).toBe(90 + 10);
+    expect(remainingMinutes(original, 'aws-prod', { environment: 'prod', deploy_prod: 'yes' })).toBe(
+      120 + 10,
+    );
+  });
+});
+
+describe('variables are read where they can be stored', () => {
+  it('holds: jobs without an environment read repository-level values only', () => {
+    expect(checkVariableScopes(original, VARIABLE_SCOPES)).toEqual([]);
+  });
+
+  it('rejects an environment variable read outside its environment, and an undocumented one', () => {
+    expect(
+      checkVariableScopes(original, { ...VARIABLE_SCOPES, 'vars.AWS_ADMIN_PRINCIPAL_ARN_PROD': 'prod' }),
+    ).toEqual([
+      'prod-gates: reads vars.AWS_ADMIN_PRINCIPAL_ARN_PROD, which may be stored on Environment prod, but the job runs without an environment',
+    ]);
+    const wf = fresh();
+    job(wf, 'aws').env = { ...job(wf, 'aws').env, X: '${{ vars.NEW_THING }}' };
+    expect(checkVariableScopes(wf, VARIABLE_SCOPES)).toEqual(['aws: vars.NEW_THING has no documented scope']);
+  });
+
+  it('prod-gates fails early, with the fix, when the admin principal is not a repository variable', () => {
+    const step = stepNamed(job(original, 'prod-gates'), /^Check the repository-level variables/);
+    expect(step.env?.ADMIN_PRINCIPAL).toBe('${{ vars.AWS_ADMIN_PRINCIPAL_ARN_PROD }}');
+    expect(step.run).toMatch(/define it as a repository variable/);
+    expect(job(original, 'prod-gates').steps!.indexOf(step)).toBe(0);
+  });
+});
+
+describe('bootstrap IAM: Conftest and the AWS policy simulator', () => {
+  it('runs on every run, needs only the policy job, and gates both applies', () => {
+    for (const [environment, deploy_prod] of [
+      ['dev', 'no'],
+      ['prod', 'yes'],
+    ])
+      expect(simulate(original, { environment: environment!, deploy_prod: deploy_prod! }, {}).jobs).toContain(
+        'bootstrap',
+      );
+    expect(job(original, 'aws-dev').needs).toContain('bootstrap');
+    expect(job(original, 'aws-prod').needs).toContain('bootstrap');
+    expect(job(original, 'notify').needs).toContain('bootstrap');
+  });
+
+  it('simulates the escalation paths only where the audit role is configured, and fails on an open one', () => {
+    const boot = job(original, 'bootstrap');
+    const auth = stepNamed(boot, /^AWS credentials/);
+    expect(auth.if).toBe("vars.AWS_ROLE_ARN_IAM_AUDIT != ''");
+    expect(auth.with?.['role-to-assume']).toBe('${{ vars.AWS_ROLE_ARN_IAM_AUDIT }}');
+    const sim = stepNamed(boot, /^AWS policy simulator/);
+    expect(sim.if).toBe("steps.aws-auth.outcome == 'success'");
+    expect(sim.run).toMatch(/bash terraform\/bootstrap\/simulate\/check-escalation-paths\.sh --out/);
+    expect(stepNamed(boot, /^Fail on a failed IAM gate/).run).toMatch(/SIMULATOR_CODE/);
+    const names = simulate(original, { environment: 'dev', deploy_prod: 'no' }, {}).uploads.map(
+      (u) => u.name,
+    );
+    expect(names).toContain('gate-conftest-aws-bootstrap');
   });
 });
 
