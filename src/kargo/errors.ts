@@ -91,16 +91,18 @@ export function isGone(error: unknown): boolean {
   return /too old resource version|resourceVersion for the provided (list|watch) is too old/i.test(message);
 }
 
-/** True for transport failures (nothing was answered), which are worth retrying. */
-export function isNetworkError(error: unknown): boolean {
-  if (!isRecord(error)) return false;
+/**
+ * True for transport failures (nothing was answered), which are worth retrying. client-node 2.x uses the
+ * platform fetch (undici): a refused or reset connection surfaces as `TypeError: fetch failed` whose
+ * `cause` (sometimes one level deeper) carries the system error code.
+ */
+export function isNetworkError(error: unknown, depth = 0): boolean {
+  if (!isRecord(error) || depth > 3) return false;
   if (typeof error.code === 'string' && NETWORK_CODES.has(error.code)) return true;
-  if (isRecord(error.cause) && typeof error.cause.code === 'string' && NETWORK_CODES.has(error.cause.code)) {
-    return true;
-  }
   const name = typeof error.name === 'string' ? error.name : '';
   if (name === 'FetchError' || name === 'AbortError' || name === 'TimeoutError') return true;
-  return error.type === 'system' || error.type === 'request-timeout';
+  if (error.type === 'system' || error.type === 'request-timeout') return true;
+  return isNetworkError(error.cause, depth + 1);
 }
 
 function describe(status: KubeStatus | undefined, error: unknown): string {

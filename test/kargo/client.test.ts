@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -975,7 +975,14 @@ subjects: [{kind: ServiceAccount, name: readonly-bot, namespace: ${BOT_NAMESPACE
 
       it('an API server that cannot be reached → KargoUnavailable (transient)', async () => {
         const unreachable = env().kubeConfigForToken(env().botToken);
-        unreachable.clusters[0] = { ...unreachable.clusters[0]!, server: 'https://127.0.0.1:1' };
+        // A port nothing listens on (fetch refuses "bad ports" such as 1 before connecting at all).
+        const closed = await new Promise<number>((resolve) => {
+          const probe = createServer().listen(0, '127.0.0.1', () => {
+            const { port } = probe.address() as AddressInfo;
+            probe.close(() => resolve(port));
+          });
+        });
+        unreachable.clusters[0] = { ...unreachable.clusters[0]!, server: `https://127.0.0.1:${closed}` };
         const err = await expectChatOpsError(
           gatewayFor(unreachable).listFreight(),
           ErrorCode.KargoUnavailable,

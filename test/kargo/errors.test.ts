@@ -229,6 +229,21 @@ describe('toChatOpsError: Kubernetes answers', () => {
     expect(toChatOpsError(new TypeError('x is undefined'), ctx).code).toBe(ErrorCode.Internal);
   });
 
+  it("client-node 2.x's fetch failures (the system error code in the cause chain) → KargoUnavailable", () => {
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+    });
+    const reset = new TypeError('fetch failed', {
+      cause: new Error('other side closed', {
+        cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
+      }),
+    });
+    expect(isNetworkError(refused)).toBe(true);
+    expect(isNetworkError(reset)).toBe(true);
+    expect(toChatOpsError(refused, ctx).code).toBe(ErrorCode.KargoUnavailable);
+    expect(toChatOpsError(reset, ctx).code).toBe(ErrorCode.KargoUnavailable);
+  });
+
   it('passes ChatOpsErrors through unchanged', () => {
     const original = new ChatOpsError(ErrorCode.FreightNotFound, 'nope');
     expect(toChatOpsError(original, ctx)).toBe(original);
