@@ -41,6 +41,15 @@ resource "aws_vpc" "this" {
 # (terraform/bootstrap/iam_ec2.tf), so adopting it (aws_default_security_group) would fail.
 # Nothing in this stack uses it: every ENI gets an explicit group. Close it account-wide with
 # the AWS Config rule vpc-default-security-group-closed (Security Hub EC2.2) instead.
+#
+# Earlier versions adopted it: forget it without touching it (its rules stay as they were).
+removed {
+  from = aws_default_security_group.this
+
+  lifecycle {
+    destroy = false
+  }
+}
 
 ################################################################################
 # Internet gateway
