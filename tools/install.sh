@@ -106,6 +106,16 @@ build_kube_apiserver() {
       -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor' \
       k8s.io/kubernetes/cmd/kube-apiserver"
 }
+build_helm() {
+  # Helm's go.mod has no replace directives: a plain `go install`. The -X flags put the release into
+  # `helm version` (and .Capabilities.HelmVersion), as Helm's own Makefile does for a tagged build.
+  local major=${HELM_VERSION%%.*}
+  build helm "$HELM_VERSION" "$bin_dir/helm" \
+    env GOBIN="$bin_dir" go install -trimpath -ldflags "-s -w \
+      -X helm.sh/helm/$major/internal/version.version=$HELM_VERSION \
+      -X helm.sh/helm/$major/internal/version.gitTreeState=clean" \
+      "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
+}
 
 build_kargo() {
   # Kargo's control plane (controller, management-controller, kubernetes-webhooks-server) from the Go
@@ -150,7 +160,7 @@ build_kargo() {
   fi
 }
 
-all=(opa conftest actionlint tflint terraform trivy etcd kube-apiserver kargo)
+all=(opa conftest actionlint tflint terraform trivy etcd kube-apiserver kargo helm)
 wanted=("$@")
 [[ ${#wanted[@]} -gt 0 ]] || wanted=("${all[@]}")
 
@@ -165,6 +175,7 @@ for tool in "${wanted[@]}"; do
     etcd) build_etcd ;;
     kube-apiserver) build_kube_apiserver ;;
     kargo) build_kargo ;;
+    helm) build_helm ;;
     *) log "unknown tool '$tool' (known: ${all[*]})"; exit 2 ;;
   esac
 done
