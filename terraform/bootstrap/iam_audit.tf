@@ -1,8 +1,8 @@
 ################################################################################
-# IAM audit role (job bootstrap: the AWS policy simulator)
+# IAM audit role (job policy: the AWS policy simulator)
 ################################################################################
 
-# The bootstrap job of .github/workflows/terraform.yaml asks AWS's own policy simulator whether
+# The policy job of .github/workflows/terraform.yaml asks AWS's own policy simulator whether
 # the escalation paths of terraform/bootstrap/README.md ("What each role can do") are closed:
 # iam:SimulatePrincipalPolicy on the deploy roles, and iam:SimulateCustomPolicy with each
 # environment's boundary. This role can do exactly that and read the boundary documents; it
@@ -41,7 +41,7 @@ resource "aws_iam_role" "iam_audit" {
   count = var.create_iam_audit_role ? 1 : 0
 
   name                 = "gitops-infra-iam-audit"
-  description          = "GitHub Actions (OIDC) read-only role: AWS policy simulator checks of the deploy roles and boundaries (job bootstrap)"
+  description          = "GitHub Actions (OIDC) read-only role: AWS policy simulator checks of the deploy roles and boundaries (job policy)"
   assume_role_policy   = data.aws_iam_policy_document.iam_audit_trust[0].json
   max_session_duration = 3600
 

@@ -39,7 +39,7 @@ output "github_oidc_provider_arn" {
 # The one output to copy into GitHub: .github/workflows/terraform.yaml reads exactly these names
 # as `secrets.NAME || vars.NAME`.
 output "github_actions_variables" {
-  description = "Repository variables (or secrets) the terraform workflow reads, name => role ARN: AWS_ROLE_ARN_DEV (job aws-dev), AWS_ROLE_ARN_PROD (job aws-prod), AWS_ROLE_ARN_PROD_PLAN (job prod-gates) and AWS_ROLE_ARN_IAM_AUDIT (job bootstrap); the last two at repository level, their jobs have no environment. Only names whose role exists are listed."
+  description = "Repository variables (or secrets) the terraform workflow reads, name => role ARN: AWS_ROLE_ARN_DEV (job aws-dev), AWS_ROLE_ARN_PROD (job aws-prod), AWS_ROLE_ARN_PROD_PLAN (job prod-gates) and AWS_ROLE_ARN_IAM_AUDIT (job policy); the last two at repository level, their jobs have no environment. Only names whose role exists are listed."
   value = merge(
     { for env, role in aws_iam_role.deploy : "AWS_ROLE_ARN_${upper(env)}" => role.arn },
     { for role in aws_iam_role.plan_prod : "AWS_ROLE_ARN_PROD_PLAN" => role.arn },
@@ -78,6 +78,6 @@ output "deploy_ec2_policy_arns" {
 }
 
 output "iam_audit_role_arn" {
-  description = "ARN of the read-only role gitops-infra-iam-audit (job bootstrap, AWS policy simulator): AWS_ROLE_ARN_IAM_AUDIT. Null when create_iam_audit_role = false."
+  description = "ARN of the read-only role gitops-infra-iam-audit (job policy, AWS policy simulator): AWS_ROLE_ARN_IAM_AUDIT. Null when create_iam_audit_role = false."
   value       = one(aws_iam_role.iam_audit[*].arn)
 }

@@ -77,7 +77,7 @@ variable "state_noncurrent_version_days" {
 ################################################################################
 
 variable "create_iam_audit_role" {
-  description = "Create gitops-infra-iam-audit, the read-only role the workflow's bootstrap job uses to run the AWS policy simulator against the deploy roles and boundaries (AWS_ROLE_ARN_IAM_AUDIT)."
+  description = "Create gitops-infra-iam-audit, the read-only role the workflow's policy job uses to run the AWS policy simulator against the deploy roles and boundaries (AWS_ROLE_ARN_IAM_AUDIT)."
   type        = bool
   default     = true
 }

@@ -1,4 +1,4 @@
-// terraform/bootstrap/simulate/check-escalation-paths.sh, the bootstrap job's AWS policy simulator step,
+// policy/aws-simulator/check-escalation-paths.sh, the policy job's AWS policy simulator step,
 // run against a stand-in `aws` CLI (AWS cannot be reached here). The stand-in answers the calls the script
 // makes (sts get-caller-identity, iam get-policy[-version], iam simulate-principal-policy and
 // simulate-custom-policy) in the shapes the AWS CLI prints, and decides each simulation the secure way the
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './crd-validator.js';
 
-const script = path.join(repoRoot, 'terraform', 'bootstrap', 'simulate', 'check-escalation-paths.sh');
-const casesFile = path.join(repoRoot, 'terraform', 'bootstrap', 'simulate', 'escalation-paths.json');
+const script = path.join(repoRoot, 'policy', 'aws-simulator', 'check-escalation-paths.sh');
+const casesFile = path.join(repoRoot, 'policy', 'aws-simulator', 'escalation-paths.json');
 
 interface Case {
   id: string;

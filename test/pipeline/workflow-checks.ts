@@ -800,9 +800,9 @@ export function conftestCommands(job: Job): { step: string; command: string }[] 
 }
 
 /**
- * Strictness: on prod (terraform/aws/prod, its plans) and on the bootstrap, Conftest fails on warnings; the
- * policy job's loop over every root does the same for those two; the dev apply job runs Conftest on its own
- * plan JSON and applies only when it passed.
+ * Strictness: on prod (terraform/aws/prod, its plans) Conftest fails on warnings; the policy job's loop over
+ * every root does the same for terraform/aws/prod and terraform/bootstrap (which holds prod's IAM); the dev
+ * apply job runs Conftest on its own plan JSON and applies only when it passed.
  */
 export function checkPolicyStrictness(wf: Workflow): string[] {
   const v: string[] = [];
@@ -818,8 +818,8 @@ export function checkPolicyStrictness(wf: Workflow): string[] {
         v.push(`${id}: "${step}" runs Conftest on ${dir} without --fail-on-warn`);
     }
   }
-  for (const dir of ['terraform/aws/prod', 'terraform/bootstrap'])
-    if (!strictDirs.has(dir)) v.push(`no job runs Conftest on ${dir} (with TF_DIR set to it)`);
+  if (!strictDirs.has('terraform/aws/prod'))
+    v.push('no job runs Conftest on terraform/aws/prod (with TF_DIR set to it)');
   const policy = wf.jobs.policy;
   const loop = stepsOf(policy ?? {}).find(
     (s) => /find terraform/.test(s.run ?? '') && /conftest test/.test(s.run ?? ''),

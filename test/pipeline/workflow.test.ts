@@ -263,8 +263,8 @@ describe('least-privilege permissions', () => {
       'aws-dev',
       'aws-prod',
       'azure-plan',
-      'bootstrap',
       'gcp-plan',
+      'policy',
       'prod-gates',
     ]);
     for (const [id, j] of Object.entries(original.jobs)) {
@@ -384,14 +384,12 @@ describe('prod and the bootstrap fail on warnings; dev checks its plan JSON', ()
     const wf = fresh();
     const gates = stepNamed(job(wf, 'prod-gates'), /^Conftest on terraform\/aws\/prod/);
     gates.run = gates.run!.replace('--all-namespaces --fail-on-warn', '--all-namespaces');
-    const boot = stepNamed(job(wf, 'bootstrap'), /^Conftest on terraform\/bootstrap/);
-    boot.run = boot.run!.replace('--fail-on-warn', '');
     const loop = stepNamed(job(wf, 'policy'), /^Conftest on every Terraform root/);
-    loop.run = loop.run!.replace(" -o -name '*.tf.json'", '');
+    loop.run = loop.run!.replace(" -o -name '*.tf.json'", '').replace('strict=(--fail-on-warn)', 'strict=()');
     job(wf, 'aws-dev').steps = job(wf, 'aws-dev').steps!.filter((s) => s.id !== 'plan-policy');
     expect(checkPolicyStrictness(wf)).toEqual([
-      'bootstrap: "Conftest on terraform/bootstrap (--fail-on-warn)" runs Conftest on terraform/bootstrap without --fail-on-warn',
       'prod-gates: "Conftest on terraform/aws/prod (HCL and plan JSON)" runs Conftest on terraform/aws/prod without --fail-on-warn',
+      'policy: the root loop does not run terraform/aws/prod and terraform/bootstrap with --fail-on-warn',
       'policy: the root loop does not find roots written in JSON syntax (*.tf.json)',
       'aws-dev: no Conftest on the dev plan JSON before apply',
     ]);
@@ -408,7 +406,11 @@ describe('applies never start after Kargo may have stopped waiting', () => {
     const { violations, deadlines } = checkApplyDeadlines(original);
     expect(violations).toEqual([]);
     expect(deadlines).toEqual({ 'aws-dev': 150, 'aws-prod': 1440 });
-    expect(job(original, 'policy').permissions).toEqual({ contents: 'read', actions: 'read' });
+    expect(job(original, 'policy').permissions).toEqual({
+      contents: 'read',
+      actions: 'read',
+      'id-token': 'write',
+    });
   });
 
   it('rejects an apply job without the check, a check after other steps and a missing dispatch time', () => {
@@ -459,33 +461,22 @@ describe('variables are read where they can be stored', () => {
   });
 });
 
-describe('bootstrap IAM: Conftest and the AWS policy simulator', () => {
-  it('runs on every run, needs only the policy job, and gates both applies', () => {
-    for (const [environment, deploy_prod] of [
-      ['dev', 'no'],
-      ['prod', 'yes'],
-    ])
-      expect(simulate(original, { environment: environment!, deploy_prod: deploy_prod! }, {}).jobs).toContain(
-        'bootstrap',
-      );
-    expect(job(original, 'aws-dev').needs).toContain('bootstrap');
-    expect(job(original, 'aws-prod').needs).toContain('bootstrap');
-    expect(job(original, 'notify').needs).toContain('bootstrap');
-  });
-
+describe('bootstrap IAM: the AWS policy simulator in the policy job', () => {
   it('simulates the escalation paths only where the audit role is configured, and fails on an open one', () => {
-    const boot = job(original, 'bootstrap');
-    const auth = stepNamed(boot, /^AWS credentials/);
+    const policy = job(original, 'policy');
+    const auth = stepNamed(policy, /^AWS credentials/);
     expect(auth.if).toBe("vars.AWS_ROLE_ARN_IAM_AUDIT != ''");
     expect(auth.with?.['role-to-assume']).toBe('${{ vars.AWS_ROLE_ARN_IAM_AUDIT }}');
-    const sim = stepNamed(boot, /^AWS policy simulator/);
+    const sim = stepNamed(policy, /^AWS policy simulator/);
     expect(sim.if).toBe("steps.aws-auth.outcome == 'success'");
-    expect(sim.run).toMatch(/bash terraform\/bootstrap\/simulate\/check-escalation-paths\.sh --out/);
-    expect(stepNamed(boot, /^Fail on a failed IAM gate/).run).toMatch(/SIMULATOR_CODE/);
-    const names = simulate(original, { environment: 'dev', deploy_prod: 'no' }, {}).uploads.map(
-      (u) => u.name,
-    );
-    expect(names).toContain('gate-conftest-aws-bootstrap');
+    expect(sim.run).toMatch(/bash policy\/aws-simulator\/check-escalation-paths\.sh --out/);
+    // The script comes from the workflow's commit (policy/), never from the Freight's terraform/.
+    expect(sim.run).not.toMatch(/terraform\//);
+    expect(stepNamed(policy, /^Gate results/).run).toMatch(/simulator\.json/);
+    expect(stepNamed(policy, /^Fail on a failed hard gate/).run).toMatch(/SIMULATOR_CODE/);
+    // Both applies need the policy job, so an open path stops them.
+    expect(job(original, 'aws-dev').needs).toContain('policy');
+    expect(job(original, 'aws-prod').needs).toContain('policy');
   });
 });
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Asks the AWS policy simulator whether the escalation paths in escalation-paths.json are closed, for
-# every environment's deploy role and boundary as they are deployed in the account (not as the code says).
+# every environment's deploy role and boundary (terraform/bootstrap) as they are deployed in the account,
+# not as the code says. It lives with the policies, so the workflow always runs its own (current) version
+# whatever Freight is promoted.
 #
-#   bash terraform/bootstrap/simulate/check-escalation-paths.sh [--out results.json] [--cases file.json]
+#   bash policy/aws-simulator/check-escalation-paths.sh [--out results.json] [--cases file.json]
 #
 # Needs AWS credentials for a principal allowed iam:SimulatePrincipalPolicy on the deploy roles,
 # iam:SimulateCustomPolicy, and iam:GetPolicy / iam:GetPolicyVersion on the boundaries: the read-only role
