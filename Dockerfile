@@ -43,8 +43,15 @@ RUN --mount=type=cache,target=/root/.npm \
 
 # ---- runtime ----------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# HOST: the bot listens on 127.0.0.1 unless told otherwise, which inside a container nothing could reach; the
+# image says 0.0.0.0 explicitly. The ports are the settings' defaults, written out so `docker inspect` shows them:
+# PORT public (Slack, GitHub, /healthz, /readyz), METRICS_PORT private (the web's /metrics), WORKER_PORT private
+# (the worker's /healthz, /readyz, /metrics). No NODE_OPTIONS here: the heap ceiling depends on the memory limit,
+# which the image cannot know (deploy/ and docker-compose.yml set both).
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
+    METRICS_PORT=3002 \
     WORKER_PORT=3001
 WORKDIR /app
 # A fixed, unprivileged uid/gid (10001) that matches runAsUser in deploy/*.yaml. Files stay owned by root, so
@@ -59,11 +66,13 @@ COPY package.json ./
 # JSON Schemas of the workflow's artifacts, read at run time by dist/artifacts/validate.js (../../schemas).
 COPY schemas ./schemas
 USER 10001:10001
-# web: Slack, GitHub webhook, /healthz /readyz /metrics on PORT; worker: /healthz /readyz /metrics on WORKER_PORT.
-EXPOSE 3000 3001
+# Only the public port: web's Slack, GitHub webhook, /healthz and /readyz on PORT. METRICS_PORT and WORKER_PORT
+# are private and stay unexposed, so `docker run -P` (which publishes every EXPOSEd port on all host interfaces)
+# never publishes /metrics; scrape them over a private network (docker-compose.yml, deploy/).
+EXPOSE 3000
 # Liveness for plain Docker (Kubernetes uses the probes in deploy/ instead). Node, not curl: the slim image has
-# no curl. It checks PORT; a `worker`-only container sets HEALTHCHECK_PORT to its WORKER_PORT
-# (docker-compose.yml does).
+# no curl. It probes /healthz on PORT (the public listener of `web` and `all`); a `worker`-only container, which
+# has no PORT listener, sets HEALTHCHECK_PORT to its WORKER_PORT (docker-compose.yml does).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "const port = process.env.HEALTHCHECK_PORT || process.env.PORT || 3000; const req = require('node:http').get({ host: '127.0.0.1', port, path: '/healthz', timeout: 4000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)); req.on('timeout', () => req.destroy(new Error('timeout'))); req.on('error', () => process.exit(1));"]
 ENTRYPOINT ["node", "dist/main.js"]

@@ -1,7 +1,7 @@
 // The Dockerfile and .dockerignore, checked without a Docker engine: the Dockerfile is parsed into stages and
 // instructions and held to its promises (multi-stage, pinned bases, non-root numeric user, node HEALTHCHECK
-// that really works, no remote ADD, nothing secret baked in, EXPOSE = the settings' default ports, entry
-// point dist/main.js), and every file it COPYs must exist — in the build context and not ignored, or be
+// that really works, no remote ADD, nothing secret baked in, HOST=0.0.0.0 and the settings' default ports in
+// ENV, EXPOSE = the public port only, entry point dist/main.js), and every file it COPYs must exist — in the build context and not ignored, or be
 // produced by the stage it is copied from (npm ci → node_modules, npm run build → tsconfig.build.json's
 // outDir).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -286,18 +286,35 @@ describe('Dockerfile: the runtime stage', () => {
     for (const name of Object.keys(globalArgs)) expect(name).not.toMatch(/TOKEN|SECRET|PASSWORD|PRIVATE/i);
   });
 
-  it('EXPOSEs the default ports of the web and worker processes, and sets PORT/WORKER_PORT to them', () => {
+  /** The runtime stage's ENV, as KEY → value. */
+  const runtimeEnv = (): Record<string, string> =>
+    Object.fromEntries(
+      finalOf('ENV')
+        .flatMap((i) => [...i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)])
+        .map((m) => [m[1]!, m[2]!]),
+    );
+
+  it('HOST is 0.0.0.0 in the image: set explicitly (the bot itself defaults to 127.0.0.1)', () => {
+    expect(settingDefault('HOST')).toBe('127.0.0.1');
+    expect(runtimeEnv().HOST).toBe('0.0.0.0');
+  });
+
+  it('sets PORT, METRICS_PORT and WORKER_PORT to the defaults, but no NODE_OPTIONS (the limit decides it)', () => {
+    const env = runtimeEnv();
+    expect({ PORT: env.PORT, METRICS_PORT: env.METRICS_PORT, WORKER_PORT: env.WORKER_PORT }).toEqual({
+      PORT: String(settingDefault('PORT')),
+      METRICS_PORT: String(settingDefault('METRICS_PORT')),
+      WORKER_PORT: String(settingDefault('WORKER_PORT')),
+    });
+    expect(env.NODE_ENV).toBe('production');
+    expect(env.NODE_OPTIONS).toBeUndefined();
+  });
+
+  it('EXPOSEs the public port only: `docker run -P` never publishes METRICS_PORT or WORKER_PORT', () => {
     const exposed = finalOf('EXPOSE')
       .flatMap((i) => i.args.split(/\s+/))
-      .map((p) => Number(p.split('/')[0]))
-      .sort();
-    expect(exposed).toEqual([settingDefault('PORT'), settingDefault('WORKER_PORT')].map(Number).sort());
-    const env = finalOf('ENV')
-      .map((i) => i.args)
-      .join(' ');
-    expect(env).toMatch(new RegExp(`\\bPORT=${String(settingDefault('PORT'))}\\b`));
-    expect(env).toMatch(new RegExp(`\\bWORKER_PORT=${String(settingDefault('WORKER_PORT'))}\\b`));
-    expect(env).toMatch(/\bNODE_ENV=production\b/);
+      .map((p) => Number(p.split('/')[0]));
+    expect(exposed).toEqual([settingDefault('PORT')]);
   });
 
   it('starts `node dist/main.js` with a role as the command (default all)', () => {
@@ -312,7 +329,7 @@ describe('Dockerfile: the runtime stage', () => {
     expect(accepted).toEqual(expect.arrayContaining(['web', 'worker', ...cmd]));
   });
 
-  it('has a HEALTHCHECK in exec form that uses node (no curl in slim images) against /healthz on $PORT', () => {
+  it('has a HEALTHCHECK in exec form that uses node (no curl in slim images) against /healthz on $PORT (the public listener)', () => {
     const healthcheck = finalOf('HEALTHCHECK');
     expect(healthcheck).toHaveLength(1);
     const args = healthcheck[0]!.args;
@@ -566,6 +583,17 @@ const httpStatus = (port: number, urlPath: string): Promise<number> =>
     req.on('error', () => resolve(0));
   });
 
+const httpBody = (port: number, urlPath: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path: urlPath, timeout: 2000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+
 /**
  * Lays out the runtime stage's COPYs in `dir`: context files, the build's outDir, production node_modules.
  */
@@ -622,11 +650,13 @@ describe('Dockerfile: the runtime stage, assembled without Docker, runs the web 
   let exit: Promise<number | null> | undefined;
   let output = '';
   let port = 0;
+  let metricsPort = 0;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatops-image-'));
     assembleRuntime(dir);
     port = await freePort();
+    metricsPort = await freePort();
     const [program, ...entrypoint] = execForm(finalOf('ENTRYPOINT').at(-1)!.args);
     expect(program).toBe('node');
     child = spawn(process.execPath, [...entrypoint, 'web'], {
@@ -645,7 +675,10 @@ describe('Dockerfile: the runtime stage, assembled without Docker, runs the web 
         ),
         REDIS_URL,
         REDIS_PREFIX: `deploy-test-${randomBytes(4).toString('hex')}`,
+        // This machine only (the image's 0.0.0.0 is for containers), on free ports.
+        HOST: '127.0.0.1',
         PORT: String(port),
+        METRICS_PORT: String(metricsPort),
         SLACK_API_URL: 'http://127.0.0.1:9/api/',
         SLACK_BOT_USER_ID: 'U0BOT12345',
         SLACK_BOT_ID: 'B0BOT12345',
@@ -673,6 +706,16 @@ describe('Dockerfile: the runtime stage, assembled without Docker, runs the web 
   it('loads with production dependencies only and serves /healthz and /readyz (Redis up)', async () => {
     expect(await httpStatus(port, '/healthz')).toBe(200);
     expect(await httpStatus(port, '/readyz')).toBe(200);
+  });
+
+  it('/metrics is never served on the public port: 404 on PORT, Prometheus text on METRICS_PORT', async () => {
+    expect(await httpStatus(port, '/metrics')).toBe(404);
+    expect(await httpStatus(metricsPort, '/metrics')).toBe(200);
+    const body = await httpBody(metricsPort, '/metrics');
+    expect(body).toMatch(/^# HELP /m);
+    expect(body).toMatch(/^process_resident_memory_bytes\{process="web"\} \d+/m);
+    // The private listener answers the health routes too (a probe may use either port).
+    expect(await httpStatus(metricsPort, '/healthz')).toBe(200);
   });
 
   it("passes the image's HEALTHCHECK", async () => {

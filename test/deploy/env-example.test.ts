@@ -2,10 +2,13 @@
 // (each once, with its description on the line above and a value its schema accepts; secrets only as
 // placeholders), and, copied to .env as is, must load as a valid configuration. docker-compose.yml must run
 // Redis the way BullMQ needs it (AOF, fsync every second, noeviction, a volume, a healthcheck) and the web
-// and worker roles of the image with that .env, after Redis is healthy, restarting on failure.
+// and worker roles of the image with that .env, after Redis is healthy, restarting on failure, listening on
+// 0.0.0.0 inside their containers but publishing only the web's public port, with deploy/'s memory limits and
+// heap ceilings.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { loadConfig } from '../../src/config/load.js';
 import {
   SECRET_ENVS,
@@ -15,6 +18,7 @@ import {
   settingByEnv,
   settingDefault,
   yamlDocument,
+  yamlDocuments,
 } from './helpers.js';
 
 // ---- .env.example -----------------------------------------------------------------------------------------
@@ -151,6 +155,7 @@ interface ComposeService {
   depends_on?: string[] | Record<string, { condition: string }>;
   restart?: string;
   healthcheck?: { test: string | string[] };
+  mem_limit?: string;
 }
 interface Compose {
   services: Record<string, ComposeService>;
@@ -177,6 +182,19 @@ const environment = (s: ComposeService): Record<string, string> =>
 const withDefaults = (value: string): string => value.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
 const containerPorts = (s: ComposeService): number[] =>
   (s.ports ?? []).map((p) => (typeof p === 'string' ? Number(p.split(':').at(-1)!.split('/')[0]) : p.target));
+/** Published ports as { hostIp, published, target } ("3000:3000" has no host IP: every interface). */
+const publishedPorts = (s: ComposeService) =>
+  (s.ports ?? []).map((p) => {
+    if (typeof p !== 'string') return { hostIp: undefined, published: String(p.published), target: p.target };
+    const parts = withDefaults(p).split('/')[0]!.split(':');
+    const target = Number(parts.at(-1));
+    return parts.length === 3
+      ? { hostIp: parts[0], published: parts[1]!, target }
+      : { hostIp: undefined, published: parts.length === 2 ? parts[0]! : '', target };
+  });
+/** A Deployment's container in deploy/, for comparing compose with it. */
+const deployContainer = (file: string) =>
+  yamlDocuments<V1Deployment>(file).find((d) => d.kind === 'Deployment')!.spec!.template.spec!.containers[0]!;
 
 describe('docker-compose.yml', () => {
   it('runs exactly redis, web and worker', () => {
@@ -233,6 +251,41 @@ describe('docker-compose.yml', () => {
     const port = Number(envExample.entries.find((e) => e.key === 'PORT')!.value);
     expect(port).toBe(settingDefault('PORT'));
     expect(containerPorts(service('web'))).toEqual([port]);
+  });
+
+  it('HOST is 0.0.0.0 in both containers, set in compose itself (a .env may carry the default 127.0.0.1)', () => {
+    for (const name of ['web', 'worker'])
+      expect({ name, HOST: environment(service(name)).HOST }).toEqual({ name, HOST: '0.0.0.0' });
+    expect(settingDefault('HOST')).toBe('127.0.0.1');
+  });
+
+  it('/metrics is never published: only PORT leaves the host network, METRICS_PORT and WORKER_PORT stay private', () => {
+    const privatePorts = [settingDefault('METRICS_PORT'), settingDefault('WORKER_PORT')].map(Number);
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const p of publishedPorts(s)) {
+        // A private port may be published only on the loopback address, never on every interface.
+        if (privatePorts.includes(p.target))
+          expect({ name, port: p.target, hostIp: p.hostIp }).toEqual({
+            name,
+            port: p.target,
+            hostIp: '127.0.0.1',
+          });
+      }
+    }
+    expect(publishedPorts(service('web')).map((p) => p.target)).toEqual([settingDefault('PORT')]);
+    expect(publishedPorts(service('worker'))).toEqual([]);
+  });
+
+  it.each([
+    ['web', 'deploy/web.yaml'],
+    ['worker', 'deploy/worker.yaml'],
+  ])('%s: the memory limit and heap ceiling of %s', (name, file) => {
+    const c = deployContainer(file);
+    const limit = /^(\d+)Mi$/.exec(String(c.resources!.limits!.memory))![1];
+    expect(service(name).mem_limit).toBe(`${limit}m`);
+    expect(environment(service(name)).NODE_OPTIONS).toBe(
+      c.env!.find((e) => e.name === 'NODE_OPTIONS')!.value,
+    );
   });
 
   it('worker: the image HEALTHCHECK probes WORKER_PORT, and KUBECONFIG points at the mounted kubeconfig', () => {
