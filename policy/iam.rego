@@ -767,13 +767,32 @@ warn contains msg if {
 	)
 }
 
+# A plan policy unknown until apply (it names resources created in the same apply, such as a key's
+# ARN): in the root module the HCL gate of the same root has checked the document it comes from (the
+# workflow runs both, prod with --fail-on-warn), so only a module's policy is left unchecked.
 warn contains msg if {
 	some res in lib.resources
 	not res.hcl
+	startswith(res.address, "module.")
 	some attribute in object.get(policy_attributes, res.type, [])
 	lib.unknown(res, attribute)
 	msg := sprintf(
-		"%s: %s is unknown until apply, so the IAM policy checks cannot read it; check it in the HCL gate or make it known at plan time",
+		"%s: %s is unknown until apply and comes from a module, so the IAM policy checks cannot read it; check the module's policy documents",
 		[res.address, attribute],
+	)
+}
+
+# HCL: a policy that is not an aws_iam_policy_document (jsonencode, a heredoc, a file) is not read by
+# these checks; the plan JSON gate reads it when it is known.
+warn contains msg if {
+	some res in lib.resources
+	res.hcl
+	some attribute in object.get(policy_attributes, res.type, [])
+	value := res.values[attribute]
+	value != null
+	not regex.match(`^\$\{data\.aws_iam_policy_document\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.json\}$`, sprintf("%v", [value]))
+	msg := sprintf(
+		"%s: %s is not a data \"aws_iam_policy_document\", so the IAM policy checks cannot read it; write it as a policy document",
+		[res.label, attribute],
 	)
 }

@@ -340,10 +340,19 @@ test_plan_documents_and_their_environment if {
 	policy.deny == {"aws_iam_role.r (inline_policy[0]): statement \"Ec2\" allows ec2:TerminateInstances on every resource (*) without a condition on a tag naming the environment (aws:ResourceTag/environment or aws:RequestTag/environment) and without a resource ARN scoped to it"} with input as plan("aws_iam_role", "r", inline)
 }
 
-test_warn_plan_policy_unknown_until_apply if {
-	input_plan := plan_with_unknown("aws_iam_role_policy", "p", {"name": "p", "role": "r"}, {"policy": true})
-	count(policy.deny) == 0 with input as input_plan
-	policy.warn == {"aws_iam_role_policy.p: policy is unknown until apply, so the IAM policy checks cannot read it; check it in the HCL gate or make it known at plan time"} with input as input_plan
+test_warn_plan_policy_unknown_until_apply_in_a_module if {
+	root := plan_with_unknown("aws_iam_role_policy", "p", {"name": "p", "role": "r"}, {"policy": true})
+	count(policy.deny) == 0 with input as root
+	count(policy.warn) == 0 with input as root
+	change := object.union(root.resource_changes[0], {"address": "module.eks.aws_iam_role_policy.p", "module_address": "module.eks"})
+	policy.warn == {"module.eks.aws_iam_role_policy.p: policy is unknown until apply and comes from a module, so the IAM policy checks cannot read it; check the module's policy documents"} with input as {"resource_changes": [change]}
+}
+
+test_warn_hcl_policy_that_is_not_a_document if {
+	inline := {"resource": {"aws_iam_role_policy": {"p": [{"role": "r", "policy": "${jsonencode({Statement = []})}"}]}}}
+	policy.warn == {"aws_iam_role_policy.p: policy is not a data \"aws_iam_policy_document\", so the IAM policy checks cannot read it; write it as a policy document"} with input as inline
+	documented := {"resource": {"aws_iam_role": {"r": [{"name": "r", "assume_role_policy": "${data.aws_iam_policy_document.trust[each.key].json}"}]}}}
+	count(policy.warn) == 0 with input as documented
 }
 
 test_success_helpers if {

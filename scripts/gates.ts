@@ -273,7 +273,7 @@ function gates(): Gate[] {
     environment: 'all',
     enforcement: 'hard',
     tool: 'conftest',
-    describe: `conftest --fail-on-warn on ${REVIEW_DIR}/* (every case must be refused) and policy/testdata/{pass,fail}/tfplan.json`,
+    describe: `conftest --fail-on-warn on ${REVIEW_DIR}/* (every case must be refused) and policy/testdata/{pass,fail}/plan.json`,
     run: (bin) => runPolicyRegression(bin('conftest')),
   });
 
@@ -374,10 +374,10 @@ function runPolicyRegression(conftest: string): GateRun {
   if (cases.length === 0) toolErrors.push(`${REVIEW_DIR} holds no review cases`);
   for (const name of cases) {
     const dir = path.join(REVIEW_DIR, name);
-    check(existsSync(path.join(repoRoot, dir, 'tfplan.json')) ? path.join(dir, 'tfplan.json') : dir, true);
+    check(existsSync(path.join(repoRoot, dir, 'plan.json')) ? path.join(dir, 'plan.json') : dir, true);
   }
-  check('policy/testdata/pass/tfplan.json', false);
-  check('policy/testdata/fail/tfplan.json', true);
+  check('policy/testdata/pass/plan.json', false);
+  check('policy/testdata/fail/plan.json', true);
   const letThrough = findings.filter((f) => f.severity === 'CRITICAL').length;
   return {
     exitCode: findings.length > 0 || toolErrors.length > 0 ? 1 : 0,

@@ -4,7 +4,7 @@
 //   be refused with --fail-on-warn, by the policy the case is about and by nothing else;
 // - the repository's own Terraform roots: no failure and no warning (prod and the bootstrap run with
 //   --fail-on-warn in the gates and the workflow);
-// - the realistic plans policy/testdata/{pass,fail}/tfplan.json.
+// - the realistic plans policy/testdata/{pass,fail}/plan.json.
 // Conftest comes from the pinned toolchain (tools/install.sh) or $CONFTEST. Without it the suite fails in CI
 // and is skipped, loudly, elsewhere.
 import { describe, expect, it } from '@jest/globals';
@@ -69,7 +69,7 @@ const findings = (run: Run, kind: 'failures' | 'warnings'): { namespace: string;
   run.results.flatMap((r) => (r[kind] ?? []).map((f) => ({ namespace: r.namespace, msg: f.msg })));
 
 interface ReviewCase {
-  /** Directory under policy/testdata/review/ (a plan case holds tfplan.json). */
+  /** Directory under policy/testdata/review/ (a plan case holds plan.json, a `terraform show -json` output: tfplan* is git-ignored). */
   dir: string;
   /** The policy that must refuse it. */
   namespace: 'terraform.network' | 'terraform.iam';
@@ -265,7 +265,7 @@ const ROOTS = [
 const reviewDir = path.join(repoRoot, 'policy', 'testdata', 'review');
 const targetOf = (c: ReviewCase): string => {
   const dir = path.join('policy', 'testdata', 'review', c.dir);
-  return existsSync(path.join(repoRoot, dir, 'tfplan.json')) ? path.join(dir, 'tfplan.json') : dir;
+  return existsSync(path.join(repoRoot, dir, 'plan.json')) ? path.join(dir, 'plan.json') : dir;
 };
 
 if (!haveConftest && !inCi) {
@@ -336,10 +336,10 @@ suite('OPA policies run by Conftest', () => {
 
   it('the realistic pass plan is clean with --fail-on-warn; the fail plan is refused by every policy', () => {
     if (!haveConftest) throw new Error('conftest is missing');
-    const pass = runConftest('policy/testdata/pass/tfplan.json');
+    const pass = runConftest('policy/testdata/pass/plan.json');
     expect([...findings(pass, 'failures'), ...findings(pass, 'warnings')]).toEqual([]);
     expect(pass.status).toBe(0);
-    const fail = runConftest('policy/testdata/fail/tfplan.json');
+    const fail = runConftest('policy/testdata/fail/plan.json');
     expect(fail.status).not.toBe(0);
     expect(new Set(findings(fail, 'failures').map((f) => f.namespace))).toEqual(
       new Set(['terraform.network', 'terraform.compute', 'terraform.tags', 'terraform.iam']),
