@@ -666,6 +666,12 @@ describeWithHelm('deploy/helm/chatops-bot', (helm) => {
         });
       }
       const project = find<V1Role>(defaults, 'Role', 'chatops-bot').metadata!.namespace!;
+      // The authorizer learns of a new Role through its informer, a moment after the write: wait for it.
+      const probe = { namespace: project, verb: 'create', group: 'kargo.akuity.io', resource: 'promotions' };
+      for (let waited = 0; !(await admin.allowed(NAMESPACE, 'helm-bot', probe)); waited += 100) {
+        if (waited > 15_000) throw new Error('the RBAC authorizer never saw the Role helm-bot');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       const questions: Array<Record<string, string>> = [];
       for (const namespace of [project, NAMESPACE, 'default'])
         for (const resource of [
