@@ -8,6 +8,7 @@ export interface Metrics {
   jobs: Counter<'queue' | 'kind' | 'outcome'>;
   webhooks: Counter<'source' | 'outcome'>;
   refusedRequests: Counter<'route' | 'reason'>;
+  promotions: Counter<'environment' | 'outcome'>;
 }
 
 export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
@@ -39,6 +40,12 @@ export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
       name: 'chatops_webhooks_total',
       help: 'Inbound webhooks by source and outcome (accepted, duplicate, rejected).',
       labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    promotions: new Counter({
+      name: 'chatops_promote_requests_total',
+      help: 'Promote requests handled by the worker, by environment and outcome (created, joined, already-current, not-found, not-available, cancelled).',
+      labelNames: ['environment', 'outcome'],
       registers: [registry],
     }),
     refusedRequests: new Counter({

@@ -34,7 +34,8 @@ export interface Config {
       | { kind: 'none' };
     webhookSecret?: string;
   };
-  approvals: ApprovalsConfig;
+  /** `enabled`: APPROVAL_MODE was set, so the bot decides prod approvals (four-eyes applies). */
+  approvals: ApprovalsConfig & { enabled: boolean };
   aws: { region: string; dynamodbEndpoint?: string; s3Endpoint?: string };
   access: AccessPolicy;
   http: { host: string; port: number; metricsPort: number; workerPort: number };
@@ -45,6 +46,7 @@ export interface Config {
     refusalSummarySeconds: number;
   };
   retention: { cardDays: number; auditDays: number };
+  queues: { promotionConcurrency: number; interactiveConcurrency: number; promotePatienceMinutes: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Every credential value, so the logger can scrub them wherever they appear. */
   secrets: string[];
@@ -232,6 +234,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     opt(s.approvalMode) ? authKind : 'app',
   );
   problems.push(...approvals.problems);
+  const approvalsEnabled = Boolean(opt(s.approvalMode));
+  // Four-eyes needs two people: with one approver, that person's own prod requests could never be
+  // approved, and prod would be wedged. User groups are checked at run time (their members live in Slack).
+  const prodApprovers = access.approve.prod;
+  if (approvalsEnabled && prodApprovers.groups.length === 0 && prodApprovers.users.length < 2) {
+    problems.push(
+      `APPROVE_PROD_USERS lists ${prodApprovers.users.length === 0 ? 'nobody' : 'one person'} (and APPROVE_PROD_GROUPS no group): ` +
+        'four-eyes needs at least two people who may approve prod, or a request by the only approver could never be approved. ' +
+        'Example: APPROVE_PROD_USERS=U0ALICE001,U0BOB00002 (or access.approve.prod in CONFIG_FILE).',
+    );
+  }
   if (problems.length > 0 || !approvals.config) throw new ConfigError(problems);
 
   const [owner = '', repo = ''] = (s.githubRepository as string).split('/');
@@ -287,7 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(s.locksDynamodbEndpoint ? { dynamodbEndpoint: s.locksDynamodbEndpoint } : {}),
       ...(s.locksS3Endpoint ? { s3Endpoint: s.locksS3Endpoint } : {}),
     },
-    approvals: approvals.config,
+    approvals: { ...approvals.config, enabled: approvalsEnabled },
     access,
     http: { host: s.httpHost, port: s.httpPort, metricsPort: s.metricsPort, workerPort: s.workerPort },
     edge: {
@@ -297,6 +310,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refusalSummarySeconds: s.refusalSummarySeconds,
     },
     retention: { cardDays: s.cardRetentionDays, auditDays: s.auditRetentionDays },
+    queues: {
+      promotionConcurrency: s.promotionConcurrency,
+      interactiveConcurrency: s.interactiveConcurrency,
+      promotePatienceMinutes: s.promotePatienceMinutes,
+    },
     logLevel: s.logLevel,
     secrets: [...secrets, ...approvalsSecrets(approvals.config)],
   };

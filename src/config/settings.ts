@@ -20,6 +20,7 @@ export interface SettingSpec {
     | 'AWS'
     | 'Access'
     | 'Process'
+    | 'Queues'
     | 'Edge'
     | 'Retention';
 }
@@ -400,6 +401,30 @@ export const SETTINGS = {
     schema: optionalStr(),
     description: 'Optional YAML file with the access policy (and any setting above, by its env name).',
     example: '/etc/chatops/config.yaml',
+  },
+  promotionConcurrency: {
+    env: 'PROMOTION_CONCURRENCY',
+    group: 'Queues',
+    schema: positiveInt(4, 64),
+    description:
+      'Promote jobs one worker runs at once (the promotions lane). A promote job ends when its Promotion exists; Slack posting runs in its own per-channel lane.',
+    example: '4',
+  },
+  interactiveConcurrency: {
+    env: 'INTERACTIVE_CONCURRENCY',
+    group: 'Queues',
+    schema: positiveInt(8, 64),
+    description:
+      'Interactive jobs one worker runs at once (/freight, /approve and its buttons, /unlock, /cancel): a lane of its own that never waits behind promotions.',
+    example: '8',
+  },
+  promotePatienceMinutes: {
+    env: 'PROMOTE_PATIENCE_MINUTES',
+    group: 'Queues',
+    schema: positiveInt(15, 24 * 60),
+    description:
+      'How long an accepted /promote waits out a Kubernetes API outage (the lane pauses, nothing is lost) before it is given up, answered and alerted.',
+    example: '15',
   },
   slackMaxBodyBytes: {
     env: 'SLACK_MAX_BODY_BYTES',

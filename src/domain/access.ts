@@ -98,6 +98,42 @@ const selfApproval = (why: string): Authorization => ({
   reason: `You cannot approve this: ${why}, and a second person has to approve it (four-eyes).`,
 });
 
+/**
+ * Who may stop a promotion (/cancel, Withdraw): the person who requested it, or an approver of its
+ * environment. A promotion nobody requested in Slack (Kargo's auto-promotion, the UI) only by an approver.
+ */
+export function authorizeCancel(
+  policy: AccessPolicy,
+  environment: Environment,
+  actor: Actor,
+  requestedBy: string | undefined,
+): Authorization {
+  if (requestedBy !== undefined && actor.slackUserId === requestedBy) return { allowed: true };
+  if (authorize(policy, 'approve', environment, actor).allowed) return { allowed: true };
+  return {
+    allowed: false,
+    code: ErrorCode.Forbidden,
+    reason: `Only whoever requested this promotion, or an approver of ${environment}, can stop it.`,
+  };
+}
+
+/**
+ * Four-eyes needs a second person: the people who could approve a prod request by `requester` (listed
+ * users plus members of listed groups, minus the requester). Empty means the request could never be
+ * approved, so it must not be made.
+ */
+export function otherApprovers(
+  principals: Principals,
+  groupMembers: ReadonlyMap<string, readonly string[]>,
+  requester: string,
+): string[] {
+  const people = new Set(principals.users);
+  for (const group of principals.groups)
+    for (const member of groupMembers.get(group) ?? []) people.add(member);
+  people.delete(requester);
+  return [...people].sort();
+}
+
 function isListed(principals: Principals, actor: Actor): boolean {
   if (principals.users?.includes(actor.slackUserId)) return true;
   return (actor.groupIds ?? []).some((group) => principals.groups?.includes(group));

@@ -21,6 +21,8 @@ import type { Actor, Environment } from './types.js';
 /** Button action ids on the card (and in the /approve list). */
 export const APPROVE_ACTION_ID = 'approve_prod';
 export const REJECT_ACTION_ID = 'reject_prod';
+/** Withdraw on an approval card: the requester (or an approver) stops the promotion instead of deciding it. */
+export const WITHDRAW_ACTION_ID = 'withdraw_promotion';
 
 export const APPROVAL_LIMITS = {
   /** GitHub's limit for a protection rule comment; we keep stored reasons within it. */

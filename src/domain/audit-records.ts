@@ -209,6 +209,41 @@ function eventRecord(event: CardEvent): AuditRecord {
         }`,
       };
     }
+    case 'CancelRequested':
+      return {
+        ...base,
+        actor: slackActor(event.by),
+        action: 'cancel',
+        outcome: 'accepted',
+        detail: `${displayName(event.by)} asked to stop the promotion (${event.via === 'button' ? 'Withdraw on the card' : '/cancel'}): ${piece(event.reason)}`,
+      };
+    case 'PromotionDeleted':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'promotion.deleted',
+        target: event.promotionName,
+        outcome: 'failed',
+        detail: `Promotion ${event.promotionName} was deleted in Kargo before it finished.`,
+      };
+    case 'PromotionWaiting':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'promotion.waiting',
+        target: event.promotionName,
+        outcome: 'info',
+        detail: `Promotion ${event.promotionName} is pending: ${piece(event.reason)}`,
+      };
+    case 'RunStopAttempted':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'run.stop',
+        target: String(event.runId),
+        outcome: event.outcome === 'failed' ? 'failed' : 'succeeded',
+        detail: `GitHub Actions run ${event.runId} outlived its promotion: ${piece(event.detail)}`,
+      };
   }
 }
 

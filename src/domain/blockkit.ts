@@ -22,6 +22,13 @@ export interface MrkdwnTextObject {
 
 export type TextObject = PlainTextObject | MrkdwnTextObject;
 
+export interface ConfirmObject {
+  title: PlainTextObject;
+  text: PlainTextObject;
+  confirm: PlainTextObject;
+  deny: PlainTextObject;
+}
+
 export interface ButtonElement {
   type: 'button';
   action_id: string;
@@ -29,6 +36,8 @@ export interface ButtonElement {
   value?: string;
   url?: string;
   style?: 'primary' | 'danger';
+  /** Slack asks "are you sure?" with this dialog before sending the click. */
+  confirm?: ConfirmObject;
 }
 
 export interface HeaderBlock {

@@ -24,6 +24,10 @@ import type {
   ApprovalDecided,
   ApprovalRequested,
   ArtifactProblem,
+  CancelRequested,
+  PromotionDeleted,
+  PromotionWaiting,
+  RunStopAttempted,
   CardEvent,
   CardEventType,
   FreightResolved,
@@ -150,6 +154,12 @@ export interface Card {
   artifactProblems: CardArtifactProblem[];
   /** The approval of the run's gated deployment (prod), when the bot was asked for one (approval.ts). */
   approval?: CardApproval;
+  /** Who asked the bot to stop this promotion, and why (the first request counts). */
+  cancel?: { by: Actor; reason: string; at: string; via: 'command' | 'button' };
+  /** Why a Pending promotion waits (cleared in effect once it runs: rendered only while Pending). */
+  waiting?: { reason: string; behind?: { promotionName: string; cardId?: string } };
+  /** What the bot did about a run that outlived its promotion (RunStopAttempted). */
+  runStop?: { outcome: 'cancelled' | 'rejected' | 'already-ended' | 'failed'; detail: string; at: string };
   startedAt?: string;
   finishedAt?: string;
   /** Latest event time seen (event time, not arrival time). */
@@ -262,6 +272,14 @@ function transition(card: Card, event: CardEvent): Transition {
       return onApprovalRequested(card, event);
     case 'ApprovalDecided':
       return onApprovalDecided(card, event);
+    case 'CancelRequested':
+      return onCancelRequested(card, event);
+    case 'PromotionDeleted':
+      return onPromotionDeleted(card, event);
+    case 'PromotionWaiting':
+      return onPromotionWaiting(card, event);
+    case 'RunStopAttempted':
+      return onRunStopAttempted(card, event);
   }
 }
 
@@ -453,6 +471,81 @@ function onApprovalDecided(card: Card, event: ApprovalDecided): Transition {
   const approval = mergeApprovalDecided(card.approval, event);
   if (approval === card.approval) return { next: card, summary };
   return { next: { ...card, run: runOf(card, event.runId), approval }, summary };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Stopping: cancel requests, deleted Promotions, runs that outlive their promotion
+
+function onCancelRequested(card: Card, event: CancelRequested): Transition {
+  const who = event.by.slackUserName ?? event.by.slackUserId;
+  const summary = `Cancellation requested by ${who}: ${event.reason}`;
+  // The first request is the one that counts; a finished promotion has nothing left to cancel.
+  if (card.cancel || card.isTerminal) return { next: card, summary };
+  return {
+    next: {
+      ...card,
+      cancel: {
+        by: event.by,
+        reason: truncate(event.reason, CARD_LIMITS.timelineSummary),
+        at: event.at,
+        via: event.via,
+      },
+    },
+    summary,
+  };
+}
+
+export const PROMOTION_DELETED_MESSAGE = 'The Promotion was deleted in Kargo before it finished.';
+
+function onPromotionDeleted(card: Card, event: PromotionDeleted): Transition {
+  const summary = `Promotion ${event.promotionName} was deleted in Kargo`;
+  if (!belongsToCard(card, event.promotionName) || card.isTerminal) return { next: card, summary };
+  const change = advancePhase(card, 'Aborted', PROMOTION_DELETED_MESSAGE, event.at);
+  return { next: { ...withPromotion(card, event.promotionName), ...change }, summary };
+}
+
+function onPromotionWaiting(card: Card, event: PromotionWaiting): Transition {
+  const summary = `Waiting: ${event.reason}`;
+  if (!belongsToCard(card, event.promotionName) || card.isTerminal) return { next: card, summary };
+  const waiting = {
+    reason: truncate(event.reason, CARD_LIMITS.timelineSummary),
+    ...(event.behind ? { behind: event.behind } : {}),
+  };
+  return { next: { ...withPromotion(card, event.promotionName), waiting }, summary };
+}
+
+function onRunStopAttempted(card: Card, event: RunStopAttempted): Transition {
+  const summary = `GitHub run #${event.runId}: ${event.detail}`;
+  if (!acceptsRun(card, event.runId)) return { next: card, summary };
+  // A failed attempt may be followed by one that worked; an outcome that stopped the run is final.
+  if (card.runStop && card.runStop.outcome !== 'failed') return { next: card, summary };
+  const runStop = {
+    outcome: event.outcome,
+    detail: truncate(event.detail, CARD_LIMITS.timelineSummary),
+    at: event.at,
+  };
+  return { next: { ...card, run: runOf(card, event.runId), runStop }, summary };
+}
+
+/**
+ * True when Kargo ended the promotion (anything but success) while its GitHub run has not ended: the run
+ * could still reach its apply. The bot stops it (run-guard), or says it could not.
+ */
+export function runOutlivesPromotion(card: Card): boolean {
+  return (
+    card.isTerminal &&
+    card.phase !== 'Succeeded' &&
+    card.phase !== 'Rejected' &&
+    card.run !== undefined &&
+    card.run.status !== 'completed'
+  );
+}
+
+/** How the promotion came about: asked for in Slack, Kargo's auto-promotion, or someone elsewhere (UI, CLI). */
+export function originOf(card: Card): 'request' | 'auto-promotion' | 'external' {
+  if (card.request) return 'request';
+  const actor = card.promotion?.createdBy;
+  return !actor || actor.startsWith('controller:') ? 'auto-promotion' : 'external';
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,8 +4,14 @@
 import { ENVIRONMENTS } from './types.js';
 import type { Environment } from './types.js';
 
-export type SlashCommand = '/freight' | '/promote' | '/approve' | '/unlock';
-export const SLASH_COMMANDS: readonly SlashCommand[] = ['/freight', '/promote', '/approve', '/unlock'];
+export type SlashCommand = '/freight' | '/promote' | '/approve' | '/unlock' | '/cancel';
+export const SLASH_COMMANDS: readonly SlashCommand[] = [
+  '/freight',
+  '/promote',
+  '/approve',
+  '/unlock',
+  '/cancel',
+];
 
 export type FreightSelector = { by: 'latest' } | { by: 'alias' | 'name'; value: string };
 
@@ -17,7 +23,9 @@ export type ParsedCommand =
   | { kind: 'approve'; target?: string }
   /** Link the user's GitHub account, so approvals can be made with their own identity. */
   | { kind: 'approve-link' }
-  | { kind: 'unlock'; environment: Environment };
+  | { kind: 'unlock'; environment: Environment }
+  /** Stop a promotion: by promotion name, card id or freight alias, with an optional reason. */
+  | { kind: 'cancel'; target: string; reason?: string };
 
 export type ParseResult = { ok: true; command: ParsedCommand } | { ok: false; message: string };
 
@@ -30,6 +38,8 @@ const USAGE: Readonly<Record<SlashCommand, string>> = {
   '/approve':
     'Usage: /approve [promotion | freight alias] or /approve link\nExample: /approve frozen-tauntaun',
   '/unlock': 'Usage: /unlock dev|prod\nExample: /unlock dev',
+  '/cancel':
+    'Usage: /cancel <promotion | freight alias> [reason]\nExample: /cancel frozen-tauntaun wrong freight, prod change freeze',
 };
 
 const HELP: Readonly<Record<SlashCommand, string>> = {
@@ -44,6 +54,9 @@ const HELP: Readonly<Record<SlashCommand, string>> = {
     '`/approve link` connects your GitHub account first.',
   '/unlock':
     'Releases a stale Terraform state lock for dev or prod, after showing it to you and asking for confirmation.',
+  '/cancel':
+    'Stops a promotion that is pending, running or waiting for approval: Kargo aborts it and its GitHub run is cancelled ' +
+    '(or its waiting deployment rejected). Its requester or an approver of the environment can do this.',
 };
 
 export const usage = (command: SlashCommand): string => USAGE[command];
@@ -67,6 +80,8 @@ export function parseCommand(command: SlashCommand, text: string): ParseResult {
       return parseApprove(words);
     case '/unlock':
       return parseUnlock(words);
+    case '/cancel':
+      return parseCancel(words);
   }
 }
 
@@ -93,6 +108,8 @@ export function formatCommand(command: ParsedCommand): { command: SlashCommand; 
       return { command: '/approve', text: 'link' };
     case 'unlock':
       return { command: '/unlock', text: command.environment };
+    case 'cancel':
+      return { command: '/cancel', text: [command.target, command.reason].filter(Boolean).join(' ') };
   }
 }
 
@@ -162,6 +179,23 @@ function parseUnlock(words: string[]): ParseResult {
   if (!environment)
     return fail(`${quote(words[0] ?? '')} is not an environment: use dev or prod.`, usage('/unlock'));
   return ok({ kind: 'unlock', environment });
+}
+
+/** Card ids as the bot makes them (card.ts): `req-<16 hex>` and `promo-<16 hex>`. */
+const CARD_ID = /^(req|promo)-[0-9a-f]{16}$/;
+const MAX_REASON = 300;
+
+function parseCancel(words: string[]): ParseResult {
+  if (words.length === 0) return fail('Which promotion?', usage('/cancel'));
+  const [target = '', ...rest] = words;
+  const name = target.toLowerCase();
+  if (!CARD_ID.test(name) && !isKubernetesName(name)) {
+    return fail(`${quote(target)} is not a promotion name, card or freight alias.`, usage('/cancel'));
+  }
+  const reason = rest.join(' ').trim();
+  if (reason.length > MAX_REASON)
+    return fail(`Keep the reason under ${MAX_REASON} characters.`, usage('/cancel'));
+  return ok({ kind: 'cancel', target: name, ...(reason ? { reason } : {}) });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ export const ErrorCode = {
   /** Kargo/Kubernetes could not be reached or answered 5xx: transient, retried. */
   KargoUnavailable: 'chatops_kargo_unavailable',
   SlackFailed: 'chatops_slack_failed',
+  /** Someone stopped the request before it became a Promotion. */
+  Cancelled: 'chatops_cancelled',
+  /** The job's worker died too often: nothing is known to have been created. */
+  WorkerLost: 'chatops_worker_lost',
   Internal: 'chatops_internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -30,6 +34,7 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.FreightNotAvailable,
   ErrorCode.StageNotFound,
   ErrorCode.KargoRejected,
+  ErrorCode.Cancelled,
 ]);
 
 export class ChatOpsError extends Error {

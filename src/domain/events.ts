@@ -206,6 +206,44 @@ export interface ApprovalDecided extends EventBase {
   requestKey?: string;
 }
 
+// ---- Keeping Kargo and GitHub in step, and stopping what should not run ----------------------------
+
+/** Someone asked, through the bot, for the promotion to be stopped (/cancel, or Withdraw on the card). */
+export interface CancelRequested extends EventBase {
+  type: 'CancelRequested';
+  by: Actor;
+  reason: string;
+  via: 'command' | 'button';
+}
+
+/** The Promotion disappeared from Kargo (deleted by someone) before it reached a terminal phase. */
+export interface PromotionDeleted extends EventBase {
+  type: 'PromotionDeleted';
+  promotionName: string;
+}
+
+/** Why a Pending promotion waits: Kargo runs one Promotion per Stage at a time, in creation order. */
+export interface PromotionWaiting extends EventBase {
+  type: 'PromotionWaiting';
+  promotionName: string;
+  /** One sentence, e.g. "behind prod.01k….f5f87aa, which is running". */
+  reason: string;
+  /** The promotion ahead of it in the Stage's queue, when there is one. */
+  behind?: { promotionName: string; cardId?: string };
+}
+
+/**
+ * The promotion ended in Kargo while its GitHub run had not: the bot stopped the run (cancelled it, or
+ * rejected the deployment it waited for), found it ended already, or could not — then the run may still
+ * apply, and the card and #infra-alerts say so.
+ */
+export interface RunStopAttempted extends EventBase {
+  type: 'RunStopAttempted';
+  runId: number;
+  outcome: 'cancelled' | 'rejected' | 'already-ended' | 'failed';
+  detail: string;
+}
+
 export type CardEvent =
   | PromotionRequested
   | FreightResolved
@@ -221,6 +259,10 @@ export type CardEvent =
   | OutputsPublished
   | ArtifactProblem
   | ApprovalRequested
-  | ApprovalDecided;
+  | ApprovalDecided
+  | CancelRequested
+  | PromotionDeleted
+  | PromotionWaiting
+  | RunStopAttempted;
 
 export type CardEventType = CardEvent['type'];

@@ -125,8 +125,8 @@ export const JOBS = {
 const VERDICT = {
   hardGate: 'Fail on a failed hard gate',
   prodGate: 'Fail on a failed prod gate',
-  devApply: 'Fail when plan or apply failed',
-  prodApply: 'Fail when plan, plan policy or apply failed',
+  /** Both applies end on the same verdict: plan, the Conftest check of the plan JSON, apply. */
+  apply: 'Fail when plan, plan policy or apply failed',
   plan: 'Fail when the plan failed',
 } as const;
 
@@ -198,7 +198,7 @@ export const GATE_TABLE: readonly GateSpec[] = [
     reports: [], planOf: 'aws' },
   // Plans
   { key: 'aws-plan', label: 'AWS plan', kind: 'plan', cloud: 'aws', envs: DEV,
-    source: { job: JOBS.awsDevApply, steps: ['terraform plan'], verdict: VERDICT.devApply },
+    source: { job: JOBS.awsDevApply, steps: ['terraform plan', 'Conftest on the plan JSON'], verdict: VERDICT.apply },
     reports: [ref('plan', 'aws')] },
   { key: 'gcp-plan', label: 'GCP plan', kind: 'plan', cloud: 'gcp', envs: BOTH,
     source: { job: JOBS.gcpPlan, steps: ['terraform plan'], verdict: VERDICT.plan },
@@ -211,14 +211,14 @@ export const GATE_TABLE: readonly GateSpec[] = [
     source: { job: JOBS.awsProdApply, steps: [] },
     reports: [] },
   { key: 'aws-plan', label: 'AWS plan', kind: 'plan', cloud: 'aws', envs: PROD,
-    source: { job: JOBS.awsProdApply, steps: ['terraform plan', 'Conftest on the plan JSON'], verdict: VERDICT.prodApply },
+    source: { job: JOBS.awsProdApply, steps: ['terraform plan', 'Conftest on the plan JSON'], verdict: VERDICT.apply },
     reports: [ref('plan', 'aws')] },
   // Apply
   { key: 'aws-apply', label: 'AWS apply', kind: 'apply', cloud: 'aws', envs: DEV,
-    source: { job: JOBS.awsDevApply, steps: ['terraform apply'], verdict: VERDICT.devApply },
+    source: { job: JOBS.awsDevApply, steps: ['terraform apply'], verdict: VERDICT.apply },
     reports: [ref('apply', 'aws')] },
   { key: 'aws-apply', label: 'AWS apply', kind: 'apply', cloud: 'aws', envs: PROD,
-    source: { job: JOBS.awsProdApply, steps: ['terraform apply'], verdict: VERDICT.prodApply },
+    source: { job: JOBS.awsProdApply, steps: ['terraform apply'], verdict: VERDICT.apply },
     reports: [ref('apply', 'aws')] },
 ];
 

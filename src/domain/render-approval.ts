@@ -4,7 +4,13 @@
 //
 // The buttons carry {card, env, nonce} (approval.ts); what they may do is decided server-side when they are
 // clicked (src/approvals/handlers.ts), never by what the message says.
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID, approvalActionValue, approvalView } from './approval.js';
+import {
+  APPROVE_ACTION_ID,
+  REJECT_ACTION_ID,
+  WITHDRAW_ACTION_ID,
+  approvalActionValue,
+  approvalView,
+} from './approval.js';
 import type { ApprovalView, CardApproval } from './approval.js';
 import {
   BLOCK_KIT_LIMITS,
@@ -128,7 +134,11 @@ function approvalActions(card: Card, approval: CardApproval): ActionsBlock | und
   };
 }
 
-/** The Approve (primary) and Reject (danger) buttons for one approval. */
+/**
+ * The Approve (primary), Reject (danger) and Withdraw buttons for one approval. Withdraw is how the
+ * requester, who may not approve, takes the request back (an approver may use it too): the promotion is
+ * aborted in Kargo and the waiting deployment rejected, after Slack's confirmation dialog.
+ */
 export function approvalButtons(cardId: string, environment: Environment, nonce: string): ButtonElement[] {
   const value = approvalActionValue({ card: cardId, env: environment, nonce });
   return [
@@ -145,6 +155,21 @@ export function approvalButtons(cardId: string, environment: Environment, nonce:
       text: plainText('Reject', BLOCK_KIT_LIMITS.buttonText),
       style: 'danger',
       value,
+    },
+    {
+      type: 'button',
+      action_id: WITHDRAW_ACTION_ID,
+      text: plainText('Withdraw', BLOCK_KIT_LIMITS.buttonText),
+      value,
+      confirm: {
+        title: plainText('Withdraw this promotion?', 100),
+        text: plainText(
+          'The promotion is aborted in Kargo and its waiting deployment rejected. Only its requester or an approver can do this.',
+          300,
+        ),
+        confirm: plainText('Withdraw', 30),
+        deny: plainText('Keep it', 30),
+      },
     },
   ];
 }

@@ -477,6 +477,33 @@ export function renderFailureAlert(card: Card, options: AroundCardOptions = {}):
   return { text: fitMrkdwn(escapeMrkdwn(oneLine(text)), BLOCK_KIT_LIMITS.messageText), blocks };
 }
 
+/**
+ * #infra-alerts when Kargo ended a promotion but its GitHub run goes on and the bot could not stop it: the
+ * run could still apply, with Kargo showing the promotion over. Names the run, why it should have stopped,
+ * and what to do.
+ */
+export function renderRunStillGoingAlert(card: Card, options: AroundCardOptions = {}): SlackMessage {
+  const target = targetOf(card);
+  const run = card.run;
+  const runText = run ? (runFieldText(card) ?? `#${run.id}`) : 'its run';
+  const blocks: Block[] = [
+    headerBlock(`⚠️ Promotion to ${target} ended, its GitHub run did not`),
+    sectionBlock(
+      fitMrkdwn(
+        `Kargo ended ${card.promotion ? promotionLink(card, card.promotion.name, options.kargoUrl) : 'the promotion'} (*${card.phase}*), ` +
+          `but GitHub run ${runText} is still ${escapeMrkdwn((run?.status ?? 'running').replace(/_/g, ' '))} and could still apply. ` +
+          `The bot could not stop it: ${escapeMrkdwn(truncate(oneLine(card.runStop?.detail ?? 'unknown'), 400))}\n` +
+          '*Do now:* cancel the run on GitHub (or reject its waiting deployment). The card keeps following it until it ends.',
+        BLOCK_KIT_LIMITS.sectionText,
+      ),
+    ),
+    fieldsBlock([`*Freight*\n${freightMrkdwn(card)}`, `*Requested by*\n${requesterMrkdwn(card)}`]),
+  ];
+  if (options.cardUrl) blocks.push(contextBlock([link(options.cardUrl, 'View the promotion card')]));
+  const text = `⚠️ Promotion to ${target} ended in Kargo but GitHub run #${run?.id ?? '?'} is still going and could still apply`;
+  return { text: fitMrkdwn(escapeMrkdwn(text), BLOCK_KIT_LIMITS.messageText), blocks };
+}
+
 function whereText(card: Card): string {
   if (card.run) return `*GitHub run:* ${runFieldText(card) ?? `#${card.run.id}`} — no failed job reported`;
   return '_No GitHub Actions run was started for this promotion._';

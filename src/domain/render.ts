@@ -31,7 +31,7 @@ import {
   truncate,
 } from './blockkit.js';
 import type { Block, SlackMessage } from './blockkit.js';
-import { isFinishedStepStatus } from './card.js';
+import { isFinishedStepStatus, originOf, runOutlivesPromotion } from './card.js';
 import type { Card, CardPhase, CardStep } from './card.js';
 import { formatAge } from './duration.js';
 import { freightLabel } from './format.js';
@@ -59,6 +59,7 @@ export {
   renderFailureAlert,
   renderOutputsThread,
   renderPlanDetails,
+  renderRunStillGoingAlert,
   renderSuccessLine,
   rowEmoji,
 } from './render-run.js';
@@ -96,6 +97,8 @@ export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMe
   ];
   const fields = detailFields(card, options.kargoUrl);
   if (fields.length > 0) blocks.push(fieldsBlock(fields));
+  const stillRunning = runStillGoingText(card);
+  if (stillRunning) blocks.push(sectionBlock(stillRunning));
   const problem = problemText(card);
   if (problem) blocks.push(sectionBlock(problem));
   blocks.push(...approvalBlocks(card, options.now));
@@ -114,13 +117,18 @@ function statusLine(card: Card, now: Date | undefined): string {
   const took = tookOf(card);
   switch (card.phase) {
     case 'Requested':
-      return `${word} — waiting for Kargo to create the Promotion`;
+      return card.cancel
+        ? `${word} — cancellation requested by ${mention(card.cancel.by)}`
+        : `${word} — waiting for Kargo to create the Promotion`;
     case 'Pending':
-      return `${word} — queued in Kargo`;
+      return `${word} — ${card.waiting ? escapeMrkdwn(truncate(card.waiting.reason, 300)) : 'queued in Kargo'}${
+        card.cancel ? ` · cancellation requested by ${mention(card.cancel.by)}` : ''
+      }`;
     case 'Running': {
       const position = runningPosition(card.steps);
       const since = card.startedAt && now ? elapsed(card.startedAt, now.toISOString()) : undefined;
-      return [word, position, since && `running for ${since}`].filter(Boolean).join(' — ');
+      const cancelling = card.cancel && `cancellation requested by ${mention(card.cancel.by)}`;
+      return [word, position, since && `running for ${since}`, cancelling].filter(Boolean).join(' — ');
     }
     case 'Succeeded':
       return took ? `${word} in ${took}` : word;
@@ -128,7 +136,9 @@ function statusLine(card: Card, now: Date | undefined): string {
     case 'Errored':
       return took ? `${word} after ${took}` : word;
     case 'Aborted':
-      return word;
+      return card.cancel
+        ? `${word} — cancelled by ${mention(card.cancel.by)}: ${escapeMrkdwn(truncate(oneLine(card.cancel.reason), 300))}`
+        : word;
     case 'Rejected':
       return `${word} — no Promotion was created`;
   }
@@ -143,12 +153,40 @@ function runningPosition(steps: CardStep[]): string | undefined {
 function detailFields(card: Card, kargoUrl: string | undefined): string[] {
   const fields: string[] = [];
   if (card.request) fields.push(`*Requested by*\n${mention(card.request.requestedBy)}`);
-  else if (card.promotion)
-    fields.push(`*Started by*\n${escapeMrkdwn(truncate(card.promotion.createdBy ?? 'Kargo', PIECE.actor))}`);
+  else if (card.promotion) {
+    fields.push(
+      originOf(card) === 'auto-promotion'
+        ? '*Started by*\nKargo auto-promotion'
+        : `*Started by*\n${escapeMrkdwn(truncate(card.promotion.createdBy ?? 'Kargo', PIECE.actor))}`,
+    );
+  }
   if (card.promotion) fields.push(`*Promotion*\n${promotionLink(card, card.promotion.name, kargoUrl)}`);
   const run = runFieldText(card);
   if (run) fields.push(`*GitHub run*\n${run}`);
   return fields;
+}
+
+/**
+ * What became of a GitHub run that outlived its promotion. Leads the card when the run could still apply:
+ * Kargo says the promotion is over, GitHub may still deploy.
+ */
+function runStillGoingText(card: Card): string | undefined {
+  const run = card.run;
+  if (!run) return undefined;
+  const runLink = run.url ? `<${run.url}|GitHub run #${run.id}>` : `GitHub run #${run.id}`;
+  const stop = card.runStop;
+  if (stop && stop.outcome !== 'failed' && stop.outcome !== 'already-ended') {
+    return `🛑 The bot stopped ${runLink} (${stop.outcome === 'cancelled' ? 'cancelled' : 'deployment rejected'}) because the promotion ended in Kargo.`;
+  }
+  if (!runOutlivesPromotion(card)) return undefined;
+  const why =
+    stop?.outcome === 'failed'
+      ? ` The bot could not stop it: ${escapeMrkdwn(truncate(oneLine(stop.detail), 300))}`
+      : ' The bot is stopping it.';
+  return fitMrkdwn(
+    `⚠️ *Unknown — run still going:* Kargo ended this promotion, but ${runLink} is still ${escapeMrkdwn((run.status ?? 'running').replace(/_/g, ' '))} and could still apply.${why}`,
+    BLOCK_KIT_LIMITS.sectionText,
+  );
 }
 
 const PROBLEM_TITLE: Partial<Record<CardPhase, string>> = {

@@ -36,8 +36,12 @@ export interface GithubClientOptions {
   retries?: number;
 }
 
-/** The retry plugin's defaults plus 429, which belongs to the throttling plugin. */
-const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
+/**
+ * The retry plugin's defaults plus 429, which belongs to the throttling plugin, and 409: GitHub's conflict
+ * answers (cancelling a run that has completed, a stale update) say something final about the resource;
+ * asking again only delays the caller.
+ */
+const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 429, 451];
 
 export const DEFAULT_USER_AGENT = 'gitops-infra-pipeline-chatops';
 

@@ -10,15 +10,20 @@ import * as fs from 'node:fs';
 import {
   CoreV1Api,
   CustomObjectsApi,
+  Health,
   KubeConfig,
+  PatchStrategy,
   Watch,
+  setHeaderOptions,
   type CoreV1Event,
   type CoreV1EventList,
 } from '@kubernetes/client-node';
 import { ChatOpsError, ErrorCode } from '../domain/errors.js';
-import type { FreightSummary, PromotionSummary, StageSummary } from '../domain/types.js';
+import { isTerminalPhase } from '../domain/types.js';
+import type { FreightSummary, PromotionPhase, PromotionSummary, StageSummary } from '../domain/types.js';
 import { isAlreadyExists, isNotFound, toChatOpsError, type ErrorContext } from './errors.js';
 import {
+  ANNOTATION_ABORT,
   ANNOTATION_REQUEST_ID,
   ANNOTATION_REQUESTED_BY,
   LABEL_REQUEST_ID,
@@ -182,6 +187,50 @@ export class KubernetesKargoGateway implements KargoGateway {
       name,
     });
     return promotion && toPromotionSummary(promotion);
+  }
+
+  async listPromotions(stage?: string): Promise<PromotionSummary[]> {
+    const { items } = await this.listAll<KargoPromotion>(
+      PLURAL.promotions,
+      {},
+      { operation: 'list Promotions' },
+    );
+    // Kargo ≤ 1.10 has no stage label: filter on spec.stage. Names start with the Stage and a ULID, so by
+    // creation time then name is Kargo's own queue order.
+    return items
+      .filter((p) => stage === undefined || p.spec?.stage === stage)
+      .map(toPromotionSummary)
+      .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.name.localeCompare(b.name));
+  }
+
+  async abortPromotion(name: string): Promise<'aborting' | 'finished' | 'gone'> {
+    const operation = `abort Promotion "${name}"`;
+    const current = await this.getRaw<KargoPromotion>(PLURAL.promotions, name, { operation });
+    if (!current) return 'gone';
+    const phase = current.status?.phase;
+    if (phase && isTerminalPhase(phase as PromotionPhase)) return 'finished';
+    try {
+      await this.custom.patchNamespacedCustomObject(
+        {
+          ...this.resource(PLURAL.promotions),
+          name,
+          body: { metadata: { annotations: { [ANNOTATION_ABORT]: 'terminate' } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return 'gone';
+      throw toChatOpsError(err, { operation, resource: 'promotion', name });
+    }
+    return 'aborting';
+  }
+
+  async apiServerReady(): Promise<boolean> {
+    try {
+      return await new Health(this.kubeConfig).readyz({ signal: AbortSignal.timeout(3000) });
+    } catch {
+      return false;
+    }
   }
 
   async findPromotionByRequestId(requestId: string): Promise<PromotionSummary | undefined> {

@@ -3,6 +3,9 @@
 // kube-apiserver with the vendored Kargo CRDs.
 import type { FreightSummary, PromotionSummary, StageSummary } from '../domain/types.js';
 
+/** Kargo's abort annotation on a Promotion (`terminate`), what the UI and `kargo abort` set. */
+export const ANNOTATION_ABORT = 'kargo.akuity.io/abort';
+
 /** Annotation keys the bot sets on every Promotion it creates. */
 export const ANNOTATION_REQUEST_ID = 'gitops-infra-pipeline.dev/request-id';
 export const ANNOTATION_REQUESTED_BY = 'gitops-infra-pipeline.dev/requested-by';
@@ -75,6 +78,16 @@ export interface KargoGateway {
   createPromotion(input: CreatePromotionInput): Promise<PromotionSummary>;
   getPromotion(name: string): Promise<PromotionSummary | undefined>;
   findPromotionByRequestId(requestId: string): Promise<PromotionSummary | undefined>;
+  /** Promotions of one Stage (all of them when `stage` is omitted), oldest first (Kargo's queue order). */
+  listPromotions(stage?: string): Promise<PromotionSummary[]>;
+  /**
+   * Asks Kargo to abort the Promotion (annotation `kargo.akuity.io/abort: terminate`, as the Kargo UI and
+   * CLI do). Needs `patch promotions` plus the `promote` verb on its Stage. Resolves 'aborting', or
+   * 'finished' when it had already ended, or 'gone' when it does not exist.
+   */
+  abortPromotion(name: string): Promise<'aborting' | 'finished' | 'gone'>;
+  /** The API server's /readyz: false while it starts (a 403 then may only mean RBAC is not loaded yet). */
+  apiServerReady(): Promise<boolean>;
   /** Watches Promotions; resumes from the last resourceVersion and re-lists on 410 Gone. */
   watchPromotions(
     onEvent: (event: WatchEvent<PromotionSummary>) => void | Promise<void>,

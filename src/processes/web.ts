@@ -10,7 +10,14 @@ import { AuditLog } from '../audit/stream.js';
 import type { Config } from '../config/load.js';
 import { commandAudit } from '../domain/audit-records.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { COMMAND_JOB_OPTIONS, COMMAND_QUEUE, type CommandJob } from '../queue/jobs.js';
+import {
+  COMMAND_JOB_OPTIONS,
+  INTERACTIVE_QUEUE,
+  PROMOTIONS_QUEUE,
+  laneOf,
+  type CommandJob,
+  type Lane,
+} from '../queue/jobs.js';
 import {
   DELIVERY_MARKER_TTL_SECONDS,
   GITHUB_EVENTS_QUEUE,
@@ -52,11 +59,19 @@ export async function startWeb(
   const redis = createRedis(config.redis.url, 'producer', `${config.redis.prefix}-web`);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error (web)'));
   const prefix = config.redis.prefix;
-  const commands = new Queue(COMMAND_QUEUE, {
-    connection: redis,
-    prefix,
-    defaultJobOptions: COMMAND_JOB_OPTIONS,
-  });
+  // One queue per lane (queue/jobs.ts): the worker runs each with its own concurrency.
+  const lanes: Record<Lane, Queue> = {
+    [PROMOTIONS_QUEUE]: new Queue(PROMOTIONS_QUEUE, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: COMMAND_JOB_OPTIONS,
+    }),
+    [INTERACTIVE_QUEUE]: new Queue(INTERACTIVE_QUEUE, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: COMMAND_JOB_OPTIONS,
+    }),
+  };
   const githubEvents = new Queue(GITHUB_EVENTS_QUEUE, {
     connection: redis,
     prefix,
@@ -95,8 +110,9 @@ export async function startWeb(
   const addJob = async (job: CommandJob, jobId: string): Promise<'queued' | 'duplicate'> => {
     // A custom jobId makes a second add a no-op while the job is kept (7 days): Slack retries and
     // double clicks enqueue once. getJob first only to tell the user which case it was.
-    const existed = await commands.getJob(jobId);
-    await commands.add(job.kind, job, { jobId });
+    const queue = lanes[laneOf(job.kind)];
+    const existed = await queue.getJob(jobId);
+    await queue.add(job.kind, job, { jobId });
     metrics.slashCommands.inc({ command: job.kind, outcome: existed ? 'duplicate' : 'queued' });
     return existed ? 'duplicate' : 'queued';
   };
@@ -233,7 +249,7 @@ export async function startWeb(
       await slack.stop();
       await refusals.close();
       if (approvals) await (await approvals).close();
-      await commands.close();
+      await Promise.all(Object.values(lanes).map((q) => q.close()));
       await githubEvents.close();
       redis.disconnect();
     },

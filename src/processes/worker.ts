@@ -1,24 +1,25 @@
 // The worker process: runs command jobs against Kargo, follows Promotions through the Kargo watch, keeps
 // the cards in #infra-deployments current, mirrors the audit stream into #infra-audit, and posts final
 // failures to #infra-alerts. Scale it horizontally: every side effect is idempotent.
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { AuditMirror } from '../audit/mirror.js';
 import { AuditLog } from '../audit/stream.js';
-import { CardService, type CardPublisher } from '../cards/service.js';
+import { CardService } from '../cards/service.js';
 import { CardStore } from '../cards/store.js';
 import type { Config } from '../config/load.js';
-import { isTerminalCardPhase } from '../domain/card.js';
-import { renderCard, renderFailureAlert, renderOutputsThread, renderSuccessLine } from '../domain/render.js';
+import { cardMessageKey } from '../domain/publication.js';
+import { createGithubClient } from '../github/client.js';
 import { loadKubeConfig, KubernetesKargoGateway } from '../kargo/client.js';
 import type { KargoGateway } from '../kargo/gateway.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createRedis } from '../queue/connection.js';
 import { retentionFrom } from '../retention.js';
-import { COMMAND_QUEUE, commandJob, type CommandJob } from '../queue/jobs.js';
+import type { CommandJob } from '../queue/jobs.js';
 import { GroupDirectory } from '../slack/groups.js';
 import { SlackNotifier } from '../slack/notifier.js';
+import { messageLink } from '../slack/notifier-keys.js';
 import { listenHttp } from '../web/listen.js';
 import { privateRoutes } from '../web/routes.js';
 import { processFreight } from '../worker/freight.js';
@@ -37,6 +38,13 @@ import type { UnlockDeps } from '../locks/handlers.js';
 import { createLockService } from '../locks/service.js';
 import { githubRunStatus } from '../worker/run-status.js';
 import { createResponder } from '../worker/responder.js';
+import { createCardPublisher } from '../worker/card-publisher.js';
+import { processCancel } from '../worker/cancel.js';
+import { finalizeFailedJob } from '../worker/finalize.js';
+import { startCommandLanes, type LaneHandlers } from '../worker/lanes.js';
+import { Outages } from '../worker/outages.js';
+import { processStopRun, type StopRunJob } from '../worker/run-guard.js';
+import { StageFreightLock } from '../worker/stage-lock.js';
 import type { RunningProcess } from './web.js';
 
 export interface WorkerOptions {
@@ -46,7 +54,14 @@ export interface WorkerOptions {
   kargo?: KargoGateway;
   /** How often user-group membership is refreshed from Slack (ms). */
   groupRefreshMs?: number;
+  /** Promotions lane concurrency (default PROMOTION_CONCURRENCY). */
   concurrency?: number;
+  /** How long a promotion waits out a Kubernetes outage (ms; default PROMOTE_PATIENCE_MINUTES). */
+  patienceMs?: number;
+  /** Pauses of the promotions lane while Kubernetes is down (tests make them short). */
+  outageBackoff?: { baseMs: number; maxMs: number };
+  /** Backoff of the run guard's retries (ms). */
+  runGuardBackoffMs?: number;
   /** Whether a workflow run is in progress per environment (from GitHub); injected in tests. */
   runStatus?: Pick<UnlockDeps, 'isRunInProgress' | 'recentRuns'>;
   /** GitHub polling cadence and budget (tests make it fast). */
@@ -78,11 +93,10 @@ function runStatusFor(
   };
 }
 
-export const cardKey = (cardId: string): string => `card-${cardId}`;
+export const cardKey = (cardId: string): string => cardMessageKey(cardId);
+export { messageLink };
 
-/** Slack archive link to a message; works for every member of the workspace. */
-export const messageLink = (channel: string, ts: string): string =>
-  `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+const RUN_GUARD_QUEUE = 'run-guard';
 
 export async function startWorker(
   config: Config,
@@ -101,16 +115,16 @@ export async function startWorker(
       project: config.kargo.project,
       logger,
     });
+  const retention = retentionFrom(config);
   const notifier = new SlackNotifier({
     connection: redis,
     prefix,
     channels: config.slack.channels,
     slack: { token: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) },
     logger,
-    recordTtlSeconds: retentionFrom(config).cardSeconds,
+    recordTtlSeconds: retention.cardSeconds,
     ...(options.slackLimiter ? { limiter: options.slackLimiter } : {}),
   });
-  const retention = retentionFrom(config);
   const auditLog = new AuditLog({ connection: redis, prefix, idTtlSeconds: retention.cardSeconds });
   const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
   const store = new CardStore(redis, prefix, { ttlSeconds: retention.cardSeconds });
@@ -127,76 +141,45 @@ export async function startWorker(
   const trimTimer = setInterval(() => void trimAudit(), 3600_000);
   trimTimer.unref();
 
+  /** The card's permalink once it is posted; never waits for Slack's pace. */
   const cardUrl = async (cardId: string): Promise<string | undefined> => {
     const posted = await notifier.lookup('deployments', cardKey(cardId));
     return posted ? messageLink(posted.channel, posted.ts) : undefined;
   };
-  const publisher: CardPublisher = {
-    async publishCard(cardId) {
-      const card = await store.load(cardId);
-      if (!card) return;
-      const kargoUrl = config.kargo.url ? { kargoUrl: config.kargo.url } : {};
-      // Slack requests asked for on behalf of this card (card updates are coalesced by the notifier, so
-      // the calls Slack sees are at most this many); logged with the GitHub count when the run ends.
-      const countSlack = () => store.count(cardId, 'slack');
-      const message = renderCard(card, kargoUrl);
-      await countSlack();
-      await notifier.upsert({
-        channel: 'deployments',
-        key: cardKey(cardId),
-        text: message.text,
-        blocks: message.blocks,
-        version: card.version,
-      });
-      // Terraform outputs go into the card's thread, once per outputs artifact received.
-      const outputs = card.outputs.length > 0 ? renderOutputsThread(card) : undefined;
-      if (outputs) {
-        await countSlack();
-        await notifier.post({
-          channel: 'deployments',
-          key: `outputs-${cardId}-${card.outputs.length}`,
-          threadKey: cardKey(cardId),
-          text: outputs.text,
-          blocks: outputs.blocks,
-        });
-      }
-      if (!isTerminalCardPhase(card.phase)) return;
-      const link = await cardUrl(cardId);
-      const around = { ...kargoUrl, ...(link ? { cardUrl: link } : {}) };
-      if (card.phase === 'Succeeded') {
-        const line = renderSuccessLine(card, around);
-        await countSlack();
-        await notifier.post({
-          channel: 'deployments',
-          key: `success-${cardId}`,
-          text: line.text,
-          blocks: line.blocks,
-        });
-      } else if (!card.run || card.run.status === 'completed' || card.phase === 'Rejected') {
-        // Wait for the run's own ending (jobs and failed step known) so the alert can name the failed
-        // job and link it; a promotion that never started a run is alerted at once.
-        const alert = renderFailureAlert(card, around);
-        await countSlack();
-        await notifier.post({
-          channel: 'alerts',
-          key: `alert-${cardId}`,
-          text: alert.text,
-          blocks: alert.blocks,
-        });
-      }
-    },
+  // Runs that outlive their promotion are stopped by the run guard (one job per run, retried).
+  const runGuardQueue = new Queue<StopRunJob>(RUN_GUARD_QUEUE, { connection: redis, prefix });
+  const stopRun = async (cardId: string, runId: number): Promise<void> => {
+    await runGuardQueue.add(
+      'stop-run',
+      { cardId, runId },
+      {
+        jobId: `stop-run-${runId}`,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: options.runGuardBackoffMs ?? 5_000 },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 1_000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
+      },
+    );
   };
+  const publisher = createCardPublisher({
+    store,
+    notifier,
+    stopRun,
+    ...(config.kargo.url ? { kargoUrl: config.kargo.url } : {}),
+  });
   const cards = new CardService(store, auditLog, publisher);
   const responder = createResponder(logger);
-  const cardLink = async (cardId: string): Promise<string | undefined> => {
-    // The card is posted by the deployments queue (paced at ~1/s): give it a few seconds to appear.
-    for (let i = 0; i < 10; i += 1) {
-      const posted = await notifier.lookup('deployments', cardKey(cardId));
-      if (posted) return messageLink(posted.channel, posted.ts);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return undefined;
-  };
+  const outages = new Outages({
+    redis,
+    prefix,
+    logger,
+    alerts: {
+      upsert: async (key, text) => {
+        await notifier.upsert({ channel: 'alerts', key, text });
+      },
+    },
+    ...(options.outageBackoff ? { backoff: options.outageBackoff } : {}),
+  });
 
   const groups = new GroupDirectory(redis, prefix);
   const unlockDeps: UnlockJobDeps = {
@@ -248,16 +231,46 @@ export async function startWorker(
     groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
   };
 
-  const commandWorker = new Worker<CommandJob>(
-    COMMAND_QUEUE,
-    async (job: Job<CommandJob>) => {
-      const parsed = commandJob.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`malformed ${job.name} job: ${parsed.error.message}`);
-      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const data = parsed.data;
+  const github = () => createGithubClient(config.github, { logger });
+  const runGuard = new Worker<StopRunJob>(
+    RUN_GUARD_QUEUE,
+    async (job: Job<StopRunJob>) =>
+      processStopRun(
+        job.data,
+        {
+          store,
+          cards,
+          github,
+          repo: { owner: config.github.owner, repo: config.github.repo },
+          ...(config.approvals.enabled ? { approvalMode: config.approvals.mode } : {}),
+          logger,
+        },
+        { final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) },
+      ),
+    { connection: redis, prefix, concurrency: 2 },
+  );
+  runGuard.on('error', (err) => logger.warn({ err }, 'run guard worker error'));
+
+  const lock = new StageFreightLock({ redis, prefix });
+  const handlers: LaneHandlers = {
+    run: async (data: CommandJob) => {
       switch (data.kind) {
-        case 'promote':
-          return processPromote(data, { kargo, cards, store, responder, logger, cardLink }, { final });
+        case 'promote': {
+          const outcome = await processPromote(data, {
+            kargo,
+            cards,
+            store,
+            audit: auditLog,
+            responder,
+            lock,
+            logger,
+            cardLink: cardUrl,
+            replyWhenPosted: (cardId, responseUrl, text) =>
+              notifier.replyWhenPosted('deployments', cardKey(cardId), responseUrl, text),
+          });
+          metrics.promotions.inc({ environment: data.environment, outcome });
+          return outcome;
+        }
         case 'freight':
           return processFreight(data, { kargo, responder, logger, project: config.kargo.project });
         case 'unlock':
@@ -270,41 +283,46 @@ export async function startWorker(
           return processApproveAction(data, approveDeps);
         case 'reject-submission':
           return processRejectSubmission(data, approveDeps);
+        case 'cancel':
+          return processCancel(data, {
+            store,
+            cards,
+            kargo,
+            audit: auditLog,
+            responder,
+            access: config.access,
+            groupsOf: (userId, groupIds) => groups.groupsOf(userId, groupIds),
+            stopRun,
+            cardLink: cardUrl,
+            logger,
+          });
       }
     },
-    { connection: redis, prefix, concurrency: options.concurrency ?? 4 },
-  );
-  commandWorker.on('completed', (job) =>
-    metrics.jobs.inc({ queue: COMMAND_QUEUE, kind: job.name, outcome: 'completed' }),
-  );
-  commandWorker.on('failed', (job, error) => {
-    if (!job) return;
-    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    metrics.jobs.inc({ queue: COMMAND_QUEUE, kind: job.name, outcome: final ? 'failed' : 'retried' });
-    logger.warn(
-      { jobId: job.id, kind: job.name, attempts: job.attemptsMade, final, err: error },
-      'command job failed',
-    );
-    if (!final) return;
-    const data = job.data as CommandJob;
-    // A refused promotion already has its alert, from its card (with the reason and the card link).
-    if (data.kind === 'promote' && error.name === 'UnrecoverableError') return;
-    const who = `<@${data.actor.slackUserId}>`;
-    const what =
-      data.kind === 'promote'
-        ? `/promote ${data.environment}`
-        : data.kind === 'freight'
-          ? '/freight'
-          : '/unlock';
-    void notifier
-      .post({
-        channel: 'alerts',
-        key: `job-failed-${job.id ?? 'unknown'}`,
-        text: `:rotating_light: ${what} by ${who} failed after ${job.attemptsMade} attempt(s): ${error.message}`,
-      })
-      .catch((err: unknown) => logger.error({ err }, 'could not post a job failure alert'));
+    finalize: (data, error) =>
+      finalizeFailedJob(data, error, {
+        kargo,
+        store,
+        cards,
+        audit: auditLog,
+        responder,
+        alert: (key, text) => notifier.post({ channel: 'alerts', key, text }),
+        logger,
+      }),
+  };
+  const lanes = startCommandLanes({
+    connection: redis,
+    prefix,
+    logger,
+    metrics,
+    outages,
+    apiServerReady: () => kargo.apiServerReady(),
+    handlers,
+    settings: {
+      promotionConcurrency: options.concurrency ?? config.queues.promotionConcurrency,
+      interactiveConcurrency: config.queues.interactiveConcurrency,
+      patienceMs: options.patienceMs ?? config.queues.promotePatienceMinutes * 60_000,
+    },
   });
-  commandWorker.on('error', (err) => logger.warn({ err }, 'command worker error'));
 
   const runs = startRunFollower({
     config,
@@ -349,7 +367,9 @@ export async function startWorker(
       clearInterval(groupTimer);
       clearInterval(trimTimer);
       watch.stop();
-      await commandWorker.close();
+      await lanes.close();
+      await runGuard.close();
+      await runGuardQueue.close();
       await runs.close();
       await approvalStack.close();
       await mirror.close();

@@ -1,8 +1,17 @@
-// Job payloads of the command queue, validated with zod on both ends: the web process builds them from
+// Job payloads of the command queues, validated with zod on both ends: the web process builds them from
 // a Slack request, the worker parses them before acting (a malformed job fails permanently, loudly).
+//
+// Two lanes, each its own BullMQ queue with its own worker concurrency, so interactive work never waits
+// behind a burst of promotions:
+//   promotions   `promote` (and later `rollback`): talks to Kargo, may pause during an outage
+//   interactive  everything a person waits for: /freight, /approve and its buttons, /unlock, /cancel, ...
 import { z } from 'zod';
 
-export const COMMAND_QUEUE = 'commands';
+export const PROMOTIONS_QUEUE = 'promotions';
+export const INTERACTIVE_QUEUE = 'interactive';
+/** Before lanes, every command went through this queue; a worker still drains it after an upgrade. */
+export const LEGACY_COMMAND_QUEUE = 'commands';
+export type Lane = typeof PROMOTIONS_QUEUE | typeof INTERACTIVE_QUEUE;
 
 const actor = z.object({
   slackUserId: z.string(),
@@ -86,6 +95,20 @@ export const rejectSubmissionJob = z.object({
   actor,
 });
 
+/** `/cancel <target> [reason]`, or Withdraw on an approval card (`actionValue` is untrusted input). */
+export const cancelJob = z.object({
+  kind: z.literal('cancel'),
+  requestId: z.string(),
+  via: z.enum(['command', 'button']),
+  /** /cancel: promotion name, card id or freight alias. */
+  target: z.string().optional(),
+  /** Withdraw: the button's value (card, environment, nonce). */
+  actionValue: z.unknown().optional(),
+  reason: z.string().optional(),
+  actor,
+  reply: replyTarget,
+});
+
 export const commandJob = z.discriminatedUnion('kind', [
   promoteJob,
   freightJob,
@@ -94,6 +117,7 @@ export const commandJob = z.discriminatedUnion('kind', [
   approveJob,
   approveActionJob,
   rejectSubmissionJob,
+  cancelJob,
 ]);
 export type PromoteJob = z.infer<typeof promoteJob>;
 export type FreightJob = z.infer<typeof freightJob>;
@@ -102,7 +126,34 @@ export type UnlockActionJob = z.infer<typeof unlockActionJob>;
 export type ApproveJob = z.infer<typeof approveJob>;
 export type ApproveActionJob = z.infer<typeof approveActionJob>;
 export type RejectSubmissionJob = z.infer<typeof rejectSubmissionJob>;
+export type CancelJob = z.infer<typeof cancelJob>;
 export type CommandJob = z.infer<typeof commandJob>;
+
+/** The lane a job runs in. */
+export const laneOf = (kind: CommandJob['kind']): Lane =>
+  kind === 'promote' ? PROMOTIONS_QUEUE : INTERACTIVE_QUEUE;
+
+/** What a person typed or clicked, for messages about the job ("/promote prod", "the Approve button"). */
+export function commandLabel(job: CommandJob): string {
+  switch (job.kind) {
+    case 'promote':
+      return `/promote ${job.environment}`;
+    case 'freight':
+      return '/freight';
+    case 'unlock':
+      return `/unlock ${job.environment}`;
+    case 'unlock-action':
+      return job.action === 'confirm' ? 'the unlock Confirm button' : 'the unlock Cancel button';
+    case 'approve':
+      return job.link ? '/approve link' : '/approve';
+    case 'approve-action':
+      return 'the Approve button';
+    case 'reject-submission':
+      return 'the Reject dialog';
+    case 'cancel':
+      return job.via === 'button' ? 'the Withdraw button' : '/cancel';
+  }
+}
 
 /** Retry policy: transient failures back off exponentially; permanent ones throw UnrecoverableError. */
 export const COMMAND_JOB_OPTIONS = {

@@ -59,8 +59,19 @@ export interface GithubStandInOptions {
   workflowFile?: string;
   /** Personal access tokens accepted, each with the login it acts as. */
   tokens?: Record<string, string>;
-  /** GitHub App: installation tokens are minted for app JWTs signed by `publicKey`'s private key (RS256). */
-  app?: { id: string | number; publicKey: string | KeyObject; installationId: number; slug?: string };
+  /**
+   * GitHub App: installation tokens are minted for app JWTs signed by `publicKey`'s private key (RS256).
+   * `permissions`: what the installation was granted (default Actions: write — cancelling runs —, Deployments:
+   * write, Metadata: read); a write an installation lacks is answered 403 "Resource not accessible by
+   * integration", as GitHub does.
+   */
+  app?: {
+    id: string | number;
+    publicKey: string | KeyObject;
+    installationId: number;
+    slug?: string;
+    permissions?: { actions?: 'read' | 'write'; deployments?: 'read' | 'write' };
+  };
   /** Where workflow_run / workflow_job deliveries go (signed with `secret`). */
   webhook?: { url: string; secret: string };
   /** Branches (and tags) a dispatch may name as `ref`. Default ['main']. */
@@ -268,7 +279,14 @@ export class GithubStandIn {
   private rateUsed = new Map<string, number>();
   private readonly tokens: Record<string, string>;
   private readonly app:
-    { id: string; publicKey: KeyObject; installationId: number; slug: string } | undefined;
+    | {
+        id: string;
+        publicKey: KeyObject;
+        installationId: number;
+        slug: string;
+        permissions: { actions: 'read' | 'write'; deployments: 'read' | 'write' };
+      }
+    | undefined;
   private readonly refs: Set<string>;
   private readonly defaultScenario: (inputs: Record<string, string>) => Scenario;
   private ticker: NodeJS.Timeout | undefined;
@@ -315,6 +333,10 @@ export class GithubStandIn {
             typeof opts.app.publicKey === 'string' ? createPublicKey(opts.app.publicKey) : opts.app.publicKey,
           installationId: opts.app.installationId,
           slug: opts.app.slug ?? 'gitops-chatops',
+          permissions: {
+            actions: opts.app.permissions?.actions ?? 'write',
+            deployments: opts.app.permissions?.deployments ?? 'write',
+          },
         }
       : undefined;
     this.webhook = opts.webhook;
@@ -989,6 +1011,9 @@ export class GithubStandIn {
         };
       }
       case 'actions/cancel-workflow-run': {
+        if (principal.kind === 'installation' && this.app?.permissions.actions !== 'write') {
+          return error(403, 'Resource not accessible by integration');
+        }
         const run = this.sim.get(Number(p.run_id));
         if (!run) return NOT_FOUND();
         if (!this.sim.cancel(run.id, this.clock))
@@ -1105,7 +1130,7 @@ export class GithubStandIn {
       body: {
         token,
         expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        permissions: { actions: 'read', deployments: 'write', metadata: 'read' },
+        permissions: { ...this.app.permissions, metadata: 'read' },
         repository_selection: 'selected',
       },
     };

@@ -3,7 +3,7 @@
 // worker re-authorizes the clicking user and checks the value against server-side state.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { APPROVE_ACTION_ID } from '../domain/approval.js';
+import { APPROVE_ACTION_ID, WITHDRAW_ACTION_ID } from '../domain/approval.js';
 import { UNLOCK_CANCEL_ACTION_ID, UNLOCK_CONFIRM_ACTION_ID } from '../locks/view.js';
 import type { CommandQueue } from './commands.js';
 
@@ -61,6 +61,22 @@ export async function handleBlockAction(payload: BlockActionPayload, deps: Actio
       const requestId = idFor('approve-action', payload, action.action_ts);
       await deps.queue.add(
         { kind: 'approve-action', requestId, actionValue: action.value ?? null, actor, reply },
+        requestId,
+      );
+      return true;
+    }
+    case WITHDRAW_ACTION_ID: {
+      const requestId = idFor('withdraw-action', payload, action.action_ts);
+      await deps.queue.add(
+        {
+          kind: 'cancel',
+          requestId,
+          via: 'button',
+          actionValue: action.value ?? null,
+          reason: 'withdrawn from the approval card',
+          actor,
+          reply,
+        },
         requestId,
       );
       return true;

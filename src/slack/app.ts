@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import { REJECT_ACTION_ID } from '../domain/approval.js';
 import { REJECT_REASON_CALLBACK_ID } from '../domain/render-approval.js';
 import { handleBlockAction, type BlockActionPayload } from './actions.js';
+import { SLASH_COMMANDS } from '../domain/commands.js';
 import { handleSlashCommand, type CommandDeps } from './commands.js';
 
 export interface SlackAppOptions {
@@ -65,7 +66,8 @@ function boltLogger(logger: Logger, onRejectedRequest?: (reason: string) => void
   };
 }
 
-const SLASH_COMMANDS = /^\/(freight|promote|approve|unlock)$/;
+/** Every slash command the bot knows (domain/commands.ts); the handler answers unknown ones itself. */
+const SLASH_COMMAND_NAMES = new RegExp(`^(${SLASH_COMMANDS.map((c) => c.replace('/', '\\/')).join('|')})$`);
 
 export async function startSlackApp(options: SlackAppOptions): Promise<RunningSlackApp> {
   const { config, logger } = options;
@@ -117,7 +119,7 @@ export async function startSlackApp(options: SlackAppOptions): Promise<RunningSl
 
 function registerListeners(app: App, options: SlackAppOptions): void {
   const { commands, metrics, logger } = options;
-  app.command(SLASH_COMMANDS, async ({ command, ack }) => {
+  app.command(SLASH_COMMAND_NAMES, async ({ command, ack }) => {
     const started = process.hrtime.bigint();
     const reply = await handleSlashCommand(command, commands);
     await ack(reply);

@@ -1,9 +1,13 @@
-// Slash commands at the edge: parse → authorize → enqueue → reply. Everything here finishes well within
-// Slack's 3-second ack budget: no Kargo or Slack call, only a Redis read (group cache) and a queue add,
-// each bounded by a timeout. The slow work happens in the worker, which answers through response_url.
+// Slash commands at the edge: parse → authorize → enqueue → reply. Everything before the ack shares ONE
+// deadline (deadline.ts) well inside Slack's 3 s: a cached group lookup, the enqueue, and for a refusal its
+// audit record. No Kargo or Slack call. The worker does the slow work and answers through response_url.
+//
+// What a user is told when the enqueue fails depends on whether the command may have reached Redis:
+// "nothing was started" only when that is certain; otherwise "it may still run — check before retrying",
+// and a retry is harmless anyway (a second request for the same freight joins the first).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { authorize, type AccessAction } from '../domain/access.js';
+import { authorize, otherApprovers, type AccessAction } from '../domain/access.js';
 import { commandAudit } from '../domain/audit-records.js';
 import { cardIdForRequest } from '../domain/card.js';
 import {
@@ -17,8 +21,9 @@ import type { Actor, Environment } from '../domain/types.js';
 import type { Config } from '../config/load.js';
 import type { AuditSink } from '../cards/service.js';
 import type { CommandJob } from '../queue/jobs.js';
+import { Deadline, enqueueOutcome } from './deadline.js';
 
-/** The fields of Slack's slash-command payload the bot uses. */
+/** The fields of Slack's slash-command payload the bot uses (the edge checked their shape). */
 export interface SlashCommandPayload {
   command: string;
   text: string;
@@ -40,39 +45,33 @@ export interface CommandQueue {
 }
 
 export interface CommandDeps {
-  config: Pick<Config, 'access' | 'kargo' | 'slack'>;
+  config: Pick<Config, 'access' | 'kargo' | 'slack'> & { approvals?: { enabled: boolean } };
   queue: CommandQueue;
   audit: AuditSink;
-  groups: { groupsOf(userId: string, groupIds: readonly string[]): Promise<string[]> };
+  groups: {
+    groupsOf(userId: string, groupIds: readonly string[]): Promise<string[]>;
+    members?(groupIds: readonly string[]): Promise<Map<string, string[]>>;
+  };
   logger: Logger;
   now?: () => Date;
-  /** Budget for Redis work before the ack (ms). */
+  /** Budget for all work before the ack (ms). Default 2,000: Slack allows 3,000 including the network. */
   budgetMs?: number;
 }
 
 const ephemeral = (text: string): CommandReply => ({ response_type: 'ephemeral', text });
 
-class BudgetExceeded extends Error {}
-
-function withinBudget<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BudgetExceeded(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const requestIdFor = (kind: string, triggerId: string): string =>
+  `${kind}-${createHash('sha256').update(triggerId).digest('hex').slice(0, 16)}`;
 
 export async function handleSlashCommand(
   payload: SlashCommandPayload,
   deps: CommandDeps,
 ): Promise<CommandReply> {
+  const deadline = new Deadline(deps.budgetMs ?? 2_000);
   const now = (deps.now ?? (() => new Date()))();
-  const budget = deps.budgetMs ?? 2_000;
   const name = payload.command as SlashCommand;
   if (!SLASH_COMMANDS.includes(name)) {
-    return ephemeral(
-      `I don't know ${payload.command}. Try /freight, /promote, /approve or /unlock with \`help\`.`,
-    );
+    return ephemeral(`I don't know ${payload.command}. Try ${SLASH_COMMANDS.join(', ')} with \`help\`.`);
   }
   const parsed = parseCommand(name, payload.text ?? '');
   if (!parsed.ok) return ephemeral(parsed.message);
@@ -81,189 +80,208 @@ export async function handleSlashCommand(
     slackUserId: payload.user_id,
     ...(payload.user_name ? { slackUserName: payload.user_name } : {}),
   };
+  const reply = {
+    channelId: payload.channel_id,
+    ...(payload.response_url ? { responseUrl: payload.response_url } : {}),
+  };
 
-  try {
-    switch (command.kind) {
-      case 'help':
-        return ephemeral(helpText(command.command));
-      case 'freight':
-        return await enqueueFreight(command, payload, actor, deps, budget);
-      case 'promote':
-        return await enqueuePromote(command, payload, actor, deps, now, budget);
-      case 'unlock':
-        return await enqueueUnlock(command, payload, actor, deps, budget);
-      case 'approve':
-      case 'approve-link':
-        return await enqueueApprove(command, payload, actor, deps, budget);
-      default:
-        return ephemeral(
-          `${payload.command} ${payload.text} is not available yet in this version of the bot.`,
-        );
+  /** Enqueues; turns every failure into the truthful answer. */
+  const enqueue = async (
+    job: CommandJob,
+    jobId: string,
+    accepted: (outcome: 'queued' | 'duplicate') => string,
+  ): Promise<CommandReply> => {
+    try {
+      const outcome = await deadline.run(deps.queue.add(job, jobId), 'queue');
+      return ephemeral(accepted(outcome));
+    } catch (error) {
+      const outcome = enqueueOutcome(error);
+      deps.logger.error(
+        { err: error, command: payload.command, outcome },
+        'slash command could not be confirmed as queued',
+      );
+      return ephemeral(
+        outcome === 'not-sent'
+          ? ':warning: I could not queue that right now (the queue is unreachable). Nothing was started — please try again in a minute.'
+          : `:hourglass: I could not confirm that \`${payload.command} ${payload.text.trim()}\` was queued: the queue answered too slowly. ` +
+              `It may still run. Before trying again, look for its card in <#${deps.config.slack.channels.deployments}> or ask \`/status\`; ` +
+              'sending it again is safe (a second request for the same freight joins the first).',
+      );
     }
-  } catch (error) {
-    deps.logger.error({ err: error, command: payload.command }, 'slash command could not be queued');
-    return ephemeral(
-      ':warning: I could not queue that right now (the queue is unreachable). Nothing was started — please try again in a minute.',
-    );
-  }
+  };
 
-  async function audited(
+  const denied = async (
     action: string,
     environment: Environment | undefined,
-    outcome: 'accepted' | 'denied',
     detail: string,
-  ): Promise<void> {
-    await withinBudget(
-      deps.audit.append(
-        commandAudit({
-          id: `cmd:${payload.trigger_id}:${outcome}`,
-          at: now.toISOString(),
-          actor,
-          command: action,
-          ...(environment ? { environment } : {}),
-          outcome,
-          detail,
-          channelId: payload.channel_id,
-        }),
-      ),
-      budget,
-    );
-  }
+  ): Promise<void> => {
+    // Recorded before the user is told; a slow Redis costs the record, never the answer (logged).
+    await deadline
+      .run(
+        deps.audit.append(
+          commandAudit({
+            id: `cmd:${payload.trigger_id}:denied`,
+            at: now.toISOString(),
+            actor,
+            command: action,
+            ...(environment ? { environment } : {}),
+            outcome: 'denied',
+            detail,
+            channelId: payload.channel_id,
+          }),
+        ),
+        'audit',
+      )
+      .catch((err: unknown) => deps.logger.error({ err }, 'could not audit a denied command'));
+  };
 
-  async function enqueuePromote(
-    cmd: Extract<ParsedCommand, { kind: 'promote' }>,
-    p: SlashCommandPayload,
-    who: Actor,
-    d: CommandDeps,
-    at: Date,
-    ms: number,
-  ): Promise<CommandReply> {
-    const decision = await decide(d, 'promote', cmd.environment, who, ms);
-    const what = cmd.freight.by === 'latest' ? 'the latest freight' : `freight ${cmd.freight.value}`;
-    if (!decision.allowed) {
-      await audited('promote', cmd.environment, 'denied', `/promote ${p.text.trim()}: ${decision.reason}`);
-      return ephemeral(`:no_entry: You can't promote to *${cmd.environment}*: ${decision.reason}`);
+  /** Access check with the actor's cached user groups; undefined when the check itself failed. */
+  const decide = async (
+    action: AccessAction,
+    environment: Environment,
+  ): Promise<{ allowed: true; actor: Actor } | { allowed: false; reason: string } | undefined> => {
+    const configured = deps.config.access[action][environment].groups;
+    try {
+      const groupIds = await deadline.run(deps.groups.groupsOf(actor.slackUserId, configured), 'user groups');
+      const withGroups: Actor = { ...actor, groupIds };
+      const result = authorize(deps.config.access, action, environment, withGroups);
+      return result.allowed
+        ? { allowed: true, actor: withGroups }
+        : { allowed: false, reason: result.reason };
+    } catch (error) {
+      deps.logger.error({ err: error }, 'could not read user groups before the ack');
+      return undefined;
     }
-    const cardId = cardIdForRequest(p.trigger_id);
-    const outcome = await withinBudget(
-      d.queue.add(
-        {
-          kind: 'promote',
-          cardId,
-          environment: cmd.environment,
-          stage: d.config.kargo.stages[cmd.environment],
-          freight: cmd.freight,
-          actor: decision.actor,
-          reply: { channelId: p.channel_id, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
-          requestedAt: at.toISOString(),
-        },
-        cardId,
-      ),
-      ms,
-    );
-    await audited('promote', cmd.environment, 'accepted', `/promote ${p.text.trim()} queued as ${cardId}`);
-    const again = outcome === 'duplicate' ? ' (already queued — this request was received before)' : '';
-    return ephemeral(
-      `:rocket: Promotion of ${what} to *${cmd.environment}* is queued${again}. Its card will appear in <#${d.config.slack.channels.deployments}>; I'll reply here with the promotion's name and a link.`,
-    );
-  }
+  };
+  const cannotCheck = ephemeral(
+    ':warning: I could not check your permissions right now (the bot’s store is unreachable). Nothing was started — please try again in a minute.',
+  );
 
-  async function enqueueApprove(
-    cmd: Extract<ParsedCommand, { kind: 'approve' | 'approve-link' }>,
-    p: SlashCommandPayload,
-    who: Actor,
-    d: CommandDeps,
-    ms: number,
-  ): Promise<CommandReply> {
-    // The worker checks approver lists and four-eyes against the card and GitHub, and answers through
-    // response_url; every attempt is audited there.
-    const requestId = `approve-${createHash('sha256').update(p.trigger_id).digest('hex').slice(0, 16)}`;
-    const target = cmd.kind === 'approve' ? cmd.target : undefined;
-    await withinBudget(
-      d.queue.add(
+  switch (command.kind) {
+    case 'help':
+      return ephemeral(helpText(command.command));
+    case 'freight':
+      return enqueue(
+        {
+          kind: 'freight',
+          requestId: requestIdFor('freight', payload.trigger_id),
+          limit: command.limit,
+          share: command.share,
+          actor,
+          reply,
+        },
+        requestIdFor('freight', payload.trigger_id),
+        () => ':mag: Looking up freight…',
+      );
+    case 'promote':
+      return promote(command);
+    case 'unlock':
+      return enqueue(
+        {
+          kind: 'unlock',
+          requestId: requestIdFor('unlock', payload.trigger_id),
+          environment: command.environment,
+          actor,
+          reply,
+        },
+        requestIdFor('unlock', payload.trigger_id),
+        () => `:lock: Looking up the Terraform state lock of *${command.environment}*…`,
+      );
+    case 'approve':
+    case 'approve-link': {
+      // The worker checks approver lists and four-eyes against the card and GitHub, and answers through
+      // response_url; every attempt is audited there.
+      const requestId = requestIdFor('approve', payload.trigger_id);
+      const target = command.kind === 'approve' ? command.target : undefined;
+      return enqueue(
         {
           kind: 'approve',
           requestId,
           ...(target ? { target } : {}),
-          link: cmd.kind === 'approve-link',
-          actor: who,
-          reply: { channelId: p.channel_id, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
+          link: command.kind === 'approve-link',
+          actor,
+          reply,
         },
         requestId,
-      ),
-      ms,
-    );
-    return ephemeral(
-      cmd.kind === 'approve-link'
-        ? ':link: Starting the GitHub account link…'
-        : target
-          ? `:hourglass_flowing_sand: Checking the approval of *${target}*…`
-          : ':mag: Looking up what waits for approval…',
-    );
-  }
-
-  async function enqueueUnlock(
-    cmd: Extract<ParsedCommand, { kind: 'unlock' }>,
-    p: SlashCommandPayload,
-    who: Actor,
-    d: CommandDeps,
-    ms: number,
-  ): Promise<CommandReply> {
-    // Access is decided by the worker, which also reads the lock and the runs: the reply (the lock, a
-    // refusal, or the Confirm button for those allowed) comes through response_url, and every view is audited.
-    const requestId = `unlock-${createHash('sha256').update(p.trigger_id).digest('hex').slice(0, 16)}`;
-    await withinBudget(
-      d.queue.add(
+        () =>
+          command.kind === 'approve-link'
+            ? ':link: Starting the GitHub account link…'
+            : target
+              ? `:hourglass_flowing_sand: Checking the approval of *${target}*…`
+              : ':mag: Looking up what waits for approval…',
+      );
+    }
+    case 'cancel': {
+      // Who may cancel depends on the promotion (its requester, or an approver): the worker decides.
+      const requestId = requestIdFor('cancel', payload.trigger_id);
+      return enqueue(
         {
-          kind: 'unlock',
+          kind: 'cancel',
           requestId,
-          environment: cmd.environment,
-          actor: who,
-          reply: { channelId: p.channel_id, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
+          via: 'command',
+          target: command.target,
+          ...(command.reason ? { reason: command.reason } : {}),
+          actor,
+          reply,
         },
         requestId,
-      ),
-      ms,
-    );
-    return ephemeral(`:lock: Looking up the Terraform state lock of *${cmd.environment}*…`);
+        () => `:octagonal_sign: Stopping *${command.target}*…`,
+      );
+    }
   }
 
-  async function enqueueFreight(
-    cmd: Extract<ParsedCommand, { kind: 'freight' }>,
-    p: SlashCommandPayload,
-    who: Actor,
-    d: CommandDeps,
-    ms: number,
-  ): Promise<CommandReply> {
-    const requestId = `freight-${createHash('sha256').update(p.trigger_id).digest('hex').slice(0, 16)}`;
-    await withinBudget(
-      d.queue.add(
-        {
-          kind: 'freight',
-          requestId,
-          limit: cmd.limit,
-          share: cmd.share,
-          actor: who,
-          reply: { channelId: p.channel_id, ...(p.response_url ? { responseUrl: p.response_url } : {}) },
-        },
-        requestId,
-      ),
-      ms,
+  async function promote(cmd: Extract<ParsedCommand, { kind: 'promote' }>): Promise<CommandReply> {
+    const decision = await decide('promote', cmd.environment);
+    if (!decision) return cannotCheck;
+    const what = cmd.freight.by === 'latest' ? 'the latest freight' : `freight ${cmd.freight.value}`;
+    if (!decision.allowed) {
+      await denied('promote', cmd.environment, `/promote ${payload.text.trim()}: ${decision.reason}`);
+      return ephemeral(`:no_entry: You can't promote to *${cmd.environment}*: ${decision.reason}`);
+    }
+    const refusal = await fourEyesRefusal(cmd.environment);
+    if (refusal) {
+      await denied('promote', cmd.environment, `/promote ${payload.text.trim()}: ${refusal}`);
+      return ephemeral(`:no_entry: ${refusal}`);
+    }
+    const cardId = cardIdForRequest(payload.trigger_id);
+    return enqueue(
+      {
+        kind: 'promote',
+        cardId,
+        environment: cmd.environment,
+        stage: deps.config.kargo.stages[cmd.environment],
+        freight: cmd.freight,
+        actor: decision.actor,
+        reply,
+        requestedAt: now.toISOString(),
+      },
+      cardId,
+      (outcome) =>
+        `:rocket: Promotion of ${what} to *${cmd.environment}* is queued${
+          outcome === 'duplicate' ? ' (already queued — this request was received before)' : ''
+        }. Its card will appear in <#${deps.config.slack.channels.deployments}>; I'll reply here with the promotion's name and a link.`,
     );
-    return ephemeral(':mag: Looking up freight…');
   }
-}
 
-async function decide(
-  deps: CommandDeps,
-  action: AccessAction,
-  environment: Environment,
-  actor: Actor,
-  ms: number,
-): Promise<{ allowed: true; actor: Actor } | { allowed: false; reason: string }> {
-  const configuredGroups = deps.config.access[action][environment].groups;
-  const groupIds = await withinBudget(deps.groups.groupsOf(actor.slackUserId, configuredGroups), ms);
-  const withGroups: Actor = { ...actor, groupIds };
-  const result = authorize(deps.config.access, action, environment, withGroups);
-  return result.allowed ? { allowed: true, actor: withGroups } : { allowed: false, reason: result.reason };
+  /**
+   * Prod with bot-run approvals: refused up front when nobody but the requester could approve it (four-eyes
+   * would leave it waiting forever). Undefined when someone else can.
+   */
+  async function fourEyesRefusal(environment: Environment): Promise<string | undefined> {
+    if (environment !== 'prod' || !deps.config.approvals?.enabled || !deps.groups.members) return undefined;
+    const approvers = deps.config.access.approve.prod;
+    let members: Map<string, string[]>;
+    try {
+      members = await deadline.run(deps.groups.members(approvers.groups), 'approver groups');
+    } catch (error) {
+      // Unknown membership: let the request through; the worker and the approval card still apply four-eyes.
+      deps.logger.warn({ err: error }, 'could not read approver groups before the ack');
+      return undefined;
+    }
+    if (otherApprovers(approvers, members, actor.slackUserId).length > 0) return undefined;
+    return (
+      'Nobody but you could approve this prod promotion (four-eyes: the requester cannot approve their own), so it would wait forever. ' +
+      'Ask someone else on the prod approver list to promote it, or a platform admin to add a second approver.'
+    );
+  }
 }

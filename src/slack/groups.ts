@@ -25,6 +25,17 @@ export class GroupDirectory {
     return groupIds.filter((_, i) => results[i]?.[1] === 1);
   }
 
+  /** Members of each group, from the cache (a group never refreshed, or expired, has none). */
+  async members(groupIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (groupIds.length === 0) return out;
+    const pipeline = this.redis.pipeline();
+    for (const g of groupIds) pipeline.smembers(this.key(g));
+    const results = (await pipeline.exec()) ?? [];
+    groupIds.forEach((g, i) => out.set(g, (results[i]?.[1] as string[] | undefined) ?? []));
+    return out;
+  }
+
   /** Replaces the cached members of each group with what Slack says now. */
   async refresh(client: WebClient, groupIds: readonly string[]): Promise<void> {
     for (const groupId of groupIds) {

@@ -10,13 +10,20 @@ export interface NotifierKeys {
   inflight(channel: SlackChannel, key: string): string;
   /** The latest content of a live card (hash: text, blocks, version, renderedVersion). */
   card(channel: SlackChannel, key: string): string;
+  /** Replies waiting for the message under `key` to be posted, so they can carry its link (list). */
+  followUps(channel: SlackChannel, key: string): string;
 }
+
+/** Slack archive link to a message; works for every member of the workspace. */
+export const messageLink = (channel: string, ts: string): string =>
+  `https://slack.com/archives/${channel}/p${ts.replace('.', '')}`;
 
 export function notifierKeys(prefix: string): NotifierKeys {
   return {
     posted: (channel, key) => `${prefix}:slack:posted:${channel}:${key}`,
     inflight: (channel, key) => `${prefix}:slack:inflight:${channel}:${key}`,
     card: (channel, key) => `${prefix}:slack:card:${channel}:${key}`,
+    followUps: (channel, key) => `${prefix}:slack:followup:${channel}:${key}`,
   };
 }
 

@@ -35,6 +35,7 @@ import { SlackDelivery, type PostedMessage } from './delivery.js';
 import {
   SLACK_CHANNELS,
   cardDeduplicationId,
+  messageLink,
   notifierKeys,
   postJobId,
   queueNameFor,
@@ -254,6 +255,29 @@ export class SlackNotifier {
     return 'queued';
   }
 
+  /**
+   * Sends `text` through `responseUrl` once the message under `key` is posted, with its link appended:
+   * a job need not wait for Slack's pace to tell a user where their card is. At once when it is posted
+   * already. The reply is best effort (response_url allows 5 posts in 30 minutes), and kept 30 minutes.
+   */
+  async replyWhenPosted(
+    channel: SlackChannel,
+    key: string,
+    responseUrl: string,
+    text: string,
+  ): Promise<void> {
+    assertKey(key);
+    const list = this.keys.followUps(channel, key);
+    await this.producer.client
+      .multi()
+      .rpush(list, JSON.stringify({ responseUrl, text }))
+      .expire(list, 30 * 60)
+      .exec();
+    const posted = await this.lookup(channel, key);
+    // Posted in the meantime: whoever pops an entry sends it, so each reply goes out once.
+    if (posted) await this.sendFollowUps(this.producer.client, channel, key, posted);
+  }
+
   /** Where the message posted under `key` is, once it has been posted. */
   async lookup(channel: SlackChannel, key: string): Promise<PostedMessage | null> {
     const raw = await this.producer.client.get(this.keys.posted(channel, key));
@@ -382,7 +406,36 @@ export class SlackNotifier {
       });
     }
     await this.cards.markRendered(redis, channel, data.key, card.version);
+    const posted = await delivery.lookup(redis, channel, data.key);
+    if (posted) await this.sendFollowUps(redis, channel, data.key, posted);
     return { version: card.version };
+  }
+
+  private async sendFollowUps(
+    redis: Redis,
+    channel: SlackChannel,
+    key: string,
+    posted: PostedMessage,
+  ): Promise<void> {
+    const list = this.keys.followUps(channel, key);
+    for (let raw = await redis.lpop(list); raw; raw = await redis.lpop(list)) {
+      const { responseUrl, text } = JSON.parse(raw) as { responseUrl: string; text: string };
+      const link = messageLink(posted.channel, posted.ts);
+      await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: `${text} Follow it on its card: ${link}`,
+        }),
+        signal: AbortSignal.timeout(10_000),
+      })
+        .then((res) => {
+          if (!res.ok) this.logger.warn({ status: res.status, key }, 'response_url refused the follow-up');
+        })
+        .catch((err: unknown) => this.logger.warn({ err, key }, 'follow-up through response_url failed'));
+    }
   }
 
   /**

@@ -97,8 +97,81 @@ export async function cardIdOf(p: PromotionSummary, store: CardStore): Promise<s
   );
 }
 
+/**
+ * Why a Pending Promotion waits. Kargo runs one Promotion per Stage at a time, oldest first (names begin
+ * with the Stage and a ULID, so creation order is name order within a Stage).
+ */
+export function pendingReason(
+  p: PromotionSummary,
+  stagePromotions: readonly PromotionSummary[],
+): { reason: string; behind?: { promotionName: string } } {
+  const ahead = stagePromotions.filter(
+    (other) =>
+      other.name !== p.name &&
+      (!other.phase || !isTerminalPhase(other.phase)) &&
+      ((other.createdAt ?? '') < (p.createdAt ?? '') ||
+        ((other.createdAt ?? '') === (p.createdAt ?? '') && other.name < p.name)),
+  );
+  const running = ahead.find((other) => other.phase === 'Running');
+  if (running) {
+    return {
+      reason: `behind ${running.name} (freight ${running.freight.slice(0, 7)}), which is running on ${p.stage}; Kargo runs one promotion per stage at a time`,
+      behind: { promotionName: running.name },
+    };
+  }
+  const first = ahead[0];
+  if (first) {
+    return {
+      reason: `behind ${ahead.length} older promotion${ahead.length === 1 ? '' : 's'} of ${p.stage}, next ${first.name}`,
+      behind: { promotionName: first.name },
+    };
+  }
+  return {
+    reason: `queued in Kargo: nothing is ahead of it on ${p.stage}; the Stage starts it on its next reconcile`,
+  };
+}
+
 export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
   const now = () => (deps.now ?? (() => new Date()))().toISOString();
+  /** What the bot knows of a Promotion it did not create: its freight's alias and commits. */
+  const describeFreight = async (p: PromotionSummary, cardId: string): Promise<void> => {
+    const card = await deps.store.load(cardId);
+    if (!card || card.request || card.freight?.alias || (card.freight?.commits.length ?? 0) > 0) return;
+    const freight = await deps.kargo.findFreight(p.freight).catch(() => undefined);
+    if (freight)
+      await deps.cards.record({
+        type: 'FreightResolved',
+        id: `freight:${cardId}`,
+        cardId,
+        at: now(),
+        freight,
+      });
+  };
+  const explainPending = async (p: PromotionSummary, cardId: string): Promise<void> => {
+    const { reason, behind } = pendingReason(p, await deps.kargo.listPromotions(p.stage));
+    const aheadCard = behind ? await deps.store.cardForPromotion(behind.promotionName) : undefined;
+    await deps.cards.record({
+      type: 'PromotionWaiting',
+      id: `waiting:${p.name}:${behind?.promotionName ?? 'none'}`,
+      cardId,
+      at: now(),
+      promotionName: p.name,
+      reason,
+      ...(behind ? { behind: { ...behind, ...(aheadCard ? { cardId: aheadCard } : {}) } } : {}),
+    });
+  };
+  const deleted = async (p: PromotionSummary): Promise<void> => {
+    if (p.phase && isTerminalPhase(p.phase)) return;
+    const cardId = await cardIdOf(p, deps.store);
+    if (!(await deps.store.exists(cardId))) return;
+    await deps.cards.record({
+      type: 'PromotionDeleted',
+      id: `deleted:${p.name}`,
+      cardId,
+      at: now(),
+      promotionName: p.name,
+    });
+  };
   const sync = async (p: PromotionSummary, fromResync: boolean): Promise<void> => {
     const cardId = await cardIdOf(p, deps.store);
     // On (re)start the watch lists every Promotion Kargo still keeps (up to 20 per stage). Old,
@@ -109,6 +182,8 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
     }
     const events = eventsForPromotion(p, cardId, now());
     await deps.cards.recordAll(events);
+    await describeFreight(p, cardId);
+    if (!p.phase || p.phase === 'Pending') await explainPending(p, cardId);
     if (!deps.runs || (p.phase && isTerminalPhase(p.phase) && fromResync)) return;
     const linked = events.find((e) => e.type === 'RunLinked');
     if (linked && linked.type === 'RunLinked') await deps.runs.track(linked.runId, cardId);
@@ -124,6 +199,7 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
   };
   return deps.kargo.watchPromotions((event: WatchEvent<PromotionSummary>) => {
     if (event.type === 'RESYNC') for (const p of event.objects) enqueue(() => sync(p, true));
-    else if (event.type !== 'DELETED') enqueue(() => sync(event.object, false));
+    else if (event.type === 'DELETED') enqueue(() => deleted(event.object));
+    else enqueue(() => sync(event.object, false));
   });
 }

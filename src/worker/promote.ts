@@ -1,87 +1,199 @@
-// The `promote` job: resolve the freight, check it is available to the stage (prod: verified in dev),
-// create the Kargo Promotion exactly once, and record each step as an event on the card.
-import { UnrecoverableError } from 'bullmq';
+// The `promote` job: resolve the freight, check it can go to the stage, and create the Kargo Promotion —
+// at most one per (stage, freight) in flight, and none for freight the stage already runs.
+//
+//   1. resolve the freight (alias, name, or `latest` = the newest freight available to the stage) and check
+//      availability. A request that cannot be carried out because of what was asked (no such freight, not
+//      verified in dev) is answered to the requester alone and audited: no public card, no alert;
+//   2. under a lock on (stage, freight) shared by every worker: if a Promotion of that freight to that stage
+//      is already pending or running — whoever created it: this bot, Kargo's auto-promotion, the UI or CLI —
+//      the request joins it (the requester gets its card's link); if the stage already runs that freight,
+//      the requester is told so; a cancel asked for before creation is honoured;
+//   3. otherwise the card appears (PromotionRequested), the Promotion is created exactly once (idempotent on
+//      the request id, even across Kargo 1.11's rename on admission) and linked to the card.
+// Errors are thrown as ChatOpsError; the promotions lane decides about retries, pauses and final answers.
 import type { Logger } from 'pino';
 import { isFreightAvailable } from '../domain/availability.js';
+import { commandAudit } from '../domain/audit-records.js';
+import type { AuditOutcome } from '../domain/audit.js';
 import { ChatOpsError, ErrorCode } from '../domain/errors.js';
 import type { CardEvent } from '../domain/events.js';
-import type { FreightSummary } from '../domain/types.js';
-import type { CardService } from '../cards/service.js';
+import { freightLabel } from '../domain/format.js';
+import {
+  isTerminalPhase,
+  type FreightSummary,
+  type PromotionSummary,
+  type StageSummary,
+} from '../domain/types.js';
+import type { AuditSink, CardService } from '../cards/service.js';
 import type { CardStore } from '../cards/store.js';
-import type { KargoGateway } from '../kargo/gateway.js';
+import { ANNOTATION_REQUEST_ID, type KargoGateway } from '../kargo/gateway.js';
 import type { PromoteJob } from '../queue/jobs.js';
 import type { Responder } from './responder.js';
+import type { StageFreightLock } from './stage-lock.js';
 
 export interface PromoteDeps {
   kargo: KargoGateway;
   cards: CardService;
   store: CardStore;
+  audit: AuditSink;
   responder: Responder;
+  lock: StageFreightLock;
   logger: Logger;
-  /** Slack permalink of a card, once it is posted (undefined while pending). */
+  /** Slack permalink of a card when it is posted already (never waits for Slack). */
   cardLink: (cardId: string) => Promise<string | undefined>;
+  /** Sends `text` to the requester once the card is posted, with the card's link appended. */
+  replyWhenPosted: (cardId: string, responseUrl: string, text: string) => Promise<void>;
   now?: () => Date;
 }
+
+export type PromoteOutcome =
+  'created' | 'joined' | 'already-current' | 'not-found' | 'not-available' | 'cancelled';
 
 const shortName = (f: FreightSummary): string =>
   f.alias ? `${f.alias} (${f.name.slice(0, 7)})` : f.name.slice(0, 7);
 
-async function resolveFreight(job: PromoteJob, kargo: KargoGateway): Promise<FreightSummary> {
+const inFlight = (p: PromotionSummary): boolean => !p.phase || !isTerminalPhase(p.phase);
+
+/** `latest`: the newest freight the stage accepts now (Kargo's own rule), not merely the newest one. */
+async function resolveFreight(
+  job: PromoteJob,
+  stage: StageSummary,
+  kargo: KargoGateway,
+  now: Date,
+): Promise<FreightSummary | { missing: string }> {
   if (job.freight.by === 'latest') {
     const all = await kargo.listFreight();
-    const newest = all[0];
-    if (!newest) throw new ChatOpsError(ErrorCode.FreightNotFound, 'there is no freight in the project yet');
-    return newest;
+    if (all.length === 0) return { missing: 'there is no freight in the project yet' };
+    const available = all.find((f) => isFreightAvailable(stage, f, now).available);
+    if (!available) {
+      const newest = all[0]!;
+      const why = isFreightAvailable(stage, newest, now);
+      return {
+        missing: `no freight is available to ${stage.name} yet${why.available ? '' : ` (the newest, ${shortName(newest)}: ${why.reason})`}`,
+      };
+    }
+    return available;
   }
   const found = await kargo.findFreight(job.freight.value);
-  if (!found) {
-    throw new ChatOpsError(
-      ErrorCode.FreightNotFound,
-      `no freight is called ${job.freight.value} (try /freight to list the newest)`,
-    );
-  }
-  return found;
+  return found ?? { missing: `no freight is called ${job.freight.value} (try /freight to list the newest)` };
 }
 
-export async function processPromote(
-  job: PromoteJob,
-  deps: PromoteDeps,
-  attempt: { final: boolean },
-): Promise<void> {
+export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promise<PromoteOutcome> {
   const now = (deps.now ?? (() => new Date()))();
   const at = now.toISOString();
   const record = (event: CardEvent) => deps.cards.record(event);
+  const answer = async (
+    outcome: PromoteOutcome,
+    auditOutcome: AuditOutcome,
+    detail: string,
+    text: string,
+  ): Promise<PromoteOutcome> => {
+    // Append before reporting: the record exists even if the reply is lost.
+    await deps.audit.append(
+      commandAudit({
+        id: `promote:${job.cardId}:${outcome}`,
+        at,
+        actor: job.actor,
+        command: 'promote',
+        environment: job.environment,
+        outcome: auditOutcome,
+        detail,
+        channelId: job.reply.channelId,
+      }),
+    );
+    await deps.responder.reply(job.reply.responseUrl, { text });
+    return outcome;
+  };
 
-  await record({
-    type: 'PromotionRequested',
-    id: `requested:${job.cardId}`,
-    cardId: job.cardId,
-    at: job.requestedAt,
-    environment: job.environment,
-    stage: job.stage,
-    freightQuery: job.freight.by === 'latest' ? 'latest' : job.freight.value,
-    requestedBy: job.actor,
-    sourceChannelId: job.reply.channelId,
-  });
+  const stage = await deps.kargo.getStage(job.stage);
+  if (!stage) throw new ChatOpsError(ErrorCode.StageNotFound, `Kargo has no stage called ${job.stage}`);
+  const freight = await resolveFreight(job, stage, deps.kargo, now);
+  if ('missing' in freight) {
+    return answer(
+      'not-found',
+      'rejected',
+      `/promote ${job.environment} ${job.freight.by === 'latest' ? 'latest' : job.freight.value}: ${freight.missing}.`,
+      `:grey_question: Nothing was promoted: ${freight.missing}.`,
+    );
+  }
+  const availability = isFreightAvailable(stage, freight, now);
+  if (!availability.available) {
+    return answer(
+      'not-available',
+      'rejected',
+      `/promote ${job.environment} ${shortName(freight)}: ${availability.reason}`,
+      `:no_entry_sign: ${shortName(freight)} cannot go to *${job.environment}*: ${availability.reason}`,
+    );
+  }
 
-  try {
-    const freight = await resolveFreight(job, deps.kargo);
-    await record({ type: 'FreightResolved', id: `freight:${job.cardId}`, cardId: job.cardId, at, freight });
-
-    const stage = await deps.kargo.getStage(job.stage);
-    if (!stage) throw new ChatOpsError(ErrorCode.StageNotFound, `Kargo has no stage called ${job.stage}`);
-    const availability = isFreightAvailable(stage, freight, now);
-    if (!availability.available) {
-      throw new ChatOpsError(ErrorCode.FreightNotAvailable, availability.reason);
+  return deps.lock.withLock(job.stage, freight.name, async () => {
+    const ours = await deps.kargo.findPromotionByRequestId(job.cardId);
+    if (!ours) {
+      const card = await deps.store.load(job.cardId);
+      if (card?.cancel) {
+        await record({
+          type: 'PromotionRejected',
+          id: `rejected:${job.cardId}`,
+          cardId: job.cardId,
+          at,
+          code: ErrorCode.Cancelled,
+          reason: `cancelled by ${card.cancel.by.slackUserName ?? card.cancel.by.slackUserId} before Kargo created it`,
+        });
+        await deps.responder.reply(job.reply.responseUrl, {
+          text: ':octagonal_sign: Your promotion was cancelled before it started; nothing runs.',
+        });
+        return 'cancelled';
+      }
+      const stagePromotions = await deps.kargo.listPromotions(job.stage);
+      const running = stagePromotions.find(
+        (p) =>
+          p.freight === freight.name && inFlight(p) && p.annotations[ANNOTATION_REQUEST_ID] !== job.cardId,
+      );
+      if (running) {
+        const otherCard =
+          running.annotations[ANNOTATION_REQUEST_ID] ?? (await deps.store.cardForPromotion(running.name));
+        const link = otherCard ? await deps.cardLink(otherCard) : undefined;
+        return answer(
+          'joined',
+          'info',
+          `/promote ${job.environment} ${shortName(freight)}: already on its way in Promotion ${running.name}; no second promotion created.`,
+          `:arrows_clockwise: ${shortName(freight)} is already being promoted to *${job.environment}* (${running.name}${
+            running.annotations[ANNOTATION_REQUEST_ID] ? '' : ', started by Kargo'
+          }). Nothing new was started${link ? `: follow it on its card ${link}` : '.'}`,
+        );
+      }
+      if (Object.values(stage.currentFreight).includes(freight.name)) {
+        const since = freight.currentlyIn[job.stage]?.since;
+        return answer(
+          'already-current',
+          'info',
+          `/promote ${job.environment} ${shortName(freight)}: ${job.stage} runs it already; nothing to do.`,
+          `:white_check_mark: *${job.environment}* already runs ${shortName(freight)}${since ? ` (since ${since})` : ''}. Nothing was started.`,
+        );
+      }
     }
 
-    const promotion = await deps.kargo.createPromotion({
+    await record({
+      type: 'PromotionRequested',
+      id: `requested:${job.cardId}`,
+      cardId: job.cardId,
+      at: job.requestedAt,
+      environment: job.environment,
       stage: job.stage,
-      freight: freight.name,
-      requestId: job.cardId,
-      requestedBy: `slack:${job.actor.slackUserId}`,
-      requestedAt: job.requestedAt,
+      freightQuery: job.freight.by === 'latest' ? 'latest' : job.freight.value,
+      requestedBy: job.actor,
+      sourceChannelId: job.reply.channelId,
     });
+    await record({ type: 'FreightResolved', id: `freight:${job.cardId}`, cardId: job.cardId, at, freight });
+    const promotion =
+      ours ??
+      (await deps.kargo.createPromotion({
+        stage: job.stage,
+        freight: freight.name,
+        requestId: job.cardId,
+        requestedBy: `slack:${job.actor.slackUserId}`,
+        requestedAt: job.requestedAt,
+      }));
     await deps.store.linkPromotion(promotion.name, job.cardId);
     await record({
       type: 'PromotionCreated',
@@ -92,33 +204,13 @@ export async function processPromote(
       stage: promotion.stage,
       freightName: promotion.freight,
     });
+    // A /cancel that arrived while the Promotion was being created found nothing to abort yet: do it now.
+    if ((await deps.store.load(job.cardId))?.cancel) await deps.kargo.abortPromotion(promotion.name);
+    const text = `:white_check_mark: Kargo promotion *${promotion.name}* created: ${freightLabel(freight)} → *${job.environment}*.`;
     const link = await deps.cardLink(job.cardId);
-    await deps.responder.reply(job.reply.responseUrl, {
-      text: `:white_check_mark: Kargo promotion *${promotion.name}* created: ${shortName(freight)} → *${job.environment}*.${
-        link ? ` Follow it on its card: ${link}` : ''
-      }`,
-    });
-  } catch (error) {
-    const chatops =
-      error instanceof ChatOpsError
-        ? error
-        : new ChatOpsError(ErrorCode.Internal, (error as Error).message, error);
-    if (!chatops.permanent && !attempt.final) throw chatops; // transient: BullMQ retries with backoff
-    await record({
-      type: 'PromotionRejected',
-      id: `rejected:${job.cardId}`,
-      cardId: job.cardId,
-      at,
-      code: chatops.code,
-      reason: chatops.message,
-    });
-    await deps.responder.reply(job.reply.responseUrl, {
-      text: `:x: Could not promote to *${job.environment}*: ${chatops.message}`,
-    });
-    deps.logger.warn(
-      { cardId: job.cardId, code: chatops.code, reason: chatops.message },
-      'promotion rejected',
-    );
-    throw new UnrecoverableError(`${chatops.code}: ${chatops.message}`);
-  }
+    if (link)
+      await deps.responder.reply(job.reply.responseUrl, { text: `${text} Follow it on its card: ${link}` });
+    else if (job.reply.responseUrl) await deps.replyWhenPosted(job.cardId, job.reply.responseUrl, text);
+    return 'created';
+  });
 }

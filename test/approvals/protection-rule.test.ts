@@ -3,7 +3,7 @@
 // an approver's click is sent to POST …/runs/{run_id}/deployment_protection_rule with the installation
 // token; four-eyes, the approver list, stale and double clicks, Reject with a reason, unknown runs.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../../src/domain/approval.js';
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, WITHDRAW_ACTION_ID } from '../../src/domain/approval.js';
 import { gateChecklist } from '../../src/domain/gates.js';
 import { REJECT_REASON_CALLBACK_ID } from '../../src/domain/render-approval.js';
 import {
@@ -75,6 +75,7 @@ describe('protection-rule mode', () => {
     expect(buttons.map((b) => [b.action_id, b.style])).toEqual([
       [APPROVE_ACTION_ID, 'primary'],
       [REJECT_ACTION_ID, 'danger'],
+      [WITHDRAW_ACTION_ID, undefined],
     ]);
     expect(JSON.parse(p.value)).toEqual({
       card: p.cardId,

@@ -138,3 +138,35 @@ describe('configuration reference', () => {
     expect(readme.slice(start + DOCS_START.length, end).trim()).toBe(renderConfigReference());
   });
 });
+
+describe('four-eyes cannot wedge prod', () => {
+  const withApprovals = {
+    ...valid,
+    APPROVAL_MODE: 'protection-rule',
+    GITHUB_APP_ID: '123456',
+    GITHUB_APP_INSTALLATION_ID: '45678901',
+    GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----',
+  };
+
+  it('refuses approvals with fewer than two people who may approve prod', () => {
+    expect(problemsOf({ ...withApprovals, APPROVE_PROD_USERS: 'U0BOB00002' })).toEqual([
+      expect.stringMatching(
+        /^APPROVE_PROD_USERS lists one person .*four-eyes needs at least two people who may approve prod/,
+      ),
+    ]);
+    expect(problemsOf({ ...withApprovals })).toEqual([
+      expect.stringMatching(/^APPROVE_PROD_USERS lists nobody/),
+    ]);
+  });
+
+  it('accepts two approvers, or a group (its members are checked at run time)', () => {
+    expect(
+      loadConfig({ ...withApprovals, APPROVE_PROD_USERS: 'U0BOB00002,U0CAROL003' }).approvals.enabled,
+    ).toBe(true);
+    expect(loadConfig({ ...withApprovals, APPROVE_PROD_GROUPS: 'S0SRELEADS1' }).approvals.enabled).toBe(true);
+  });
+
+  it('does not apply when the bot does not run approvals (APPROVAL_MODE unset)', () => {
+    expect(loadConfig(valid).approvals.enabled).toBe(false);
+  });
+});

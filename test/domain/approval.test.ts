@@ -6,6 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   APPROVE_ACTION_ID,
   REJECT_ACTION_ID,
+  WITHDRAW_ACTION_ID,
   approvalActionValue,
   approvalView,
   parseApprovalAction,
@@ -145,7 +146,7 @@ describe('what the card offers', () => {
     expect(approvalView(applyEvent(card, decided()))).toMatchObject({ phase: 'approved', actionable: false });
   });
 
-  it('renders ⏳ Awaiting approval with Approve (primary) and Reject (danger), within Slack’s limits', () => {
+  it('renders ⏳ Awaiting approval with Approve (primary), Reject (danger) and Withdraw (confirmed), within Slack’s limits', () => {
     const card = fold(...prodRun(), requested());
     const message = renderCard(card, { now: new Date(atMin(25)) });
     expect(checkMessageLimits(message)).toEqual([]);
@@ -161,6 +162,14 @@ describe('what the card offers', () => {
       elements: [
         expect.objectContaining({ action_id: APPROVE_ACTION_ID, style: 'primary', value }),
         expect.objectContaining({ action_id: REJECT_ACTION_ID, style: 'danger', value }),
+        // The requester cannot approve, but can always take the request back (after Slack's confirm).
+        expect.objectContaining({
+          action_id: WITHDRAW_ACTION_ID,
+          value,
+          confirm: expect.objectContaining({
+            title: expect.objectContaining({ text: 'Withdraw this promotion?' }),
+          }),
+        }),
       ],
     });
     expect(all).not.toContain(CALLBACK);

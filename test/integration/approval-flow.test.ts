@@ -47,11 +47,14 @@ describeWithEnvtest('approving prod from Slack (protection-rule mode)', (env) =>
         GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
         APPROVAL_MODE: 'protection-rule',
         PROMOTE_PROD_USERS: 'U0ALICE',
+        // Lets the run guard retry quickly in this test.
+        PROMOTE_PATIENCE_MINUTES: '1',
         APPROVE_PROD_USERS: 'U0ALICE,U0BOB',
       },
       worker: {
         pollSchedule: { steps: [[Number.POSITIVE_INFINITY, 500]], budget: 200 },
         artifactBackoffMs: 300,
+        runGuardBackoffMs: 200,
       },
     });
     github.setWebhook({ url: `http://127.0.0.1:${h.web.port}/github/webhook`, secret: WEBHOOK_SECRET });
@@ -102,14 +105,12 @@ describeWithEnvtest('approving prod from Slack (protection-rule mode)', (env) =>
     return res.status;
   }
 
-  it('the requester is refused, a listed approver approves, and the run goes on to apply', async () => {
-    await h.send('/promote', 'prod frozen-tauntaun', 'U0ALICE');
-    const promotion = await eventually(
-      async () => (await h.promotions()).find((p) => p.spec.stage === 'prod'),
-      'the prod Promotion',
-    );
-    const name = promotion.metadata.name;
-    github.queueScenario('prod-pass');
+  /** Plays Kargo's dispatch step for the Promotion: starts the prod run on the stand-in, and reports it. */
+  async function startRun(
+    name: string,
+    scenario: Parameters<GithubStandIn['queueScenario']>[0] = 'prod-pass',
+  ): Promise<number> {
+    github.queueScenario(scenario);
     const res = await fetch(
       `${github.url}/repos/acme/gitops-infra-pipeline/actions/workflows/terraform.yaml/dispatches`,
       {
@@ -138,6 +139,40 @@ describeWithEnvtest('approving prod from Slack (protection-rule mode)', (env) =>
       ],
       state: { dispatch: { runId, runUrl } },
     });
+    return runId;
+  }
+
+  /** /promote prod by alice, the run started and waiting at the prod gate; its card with the buttons. */
+  async function waitingProdPromotion(): Promise<{
+    name: string;
+    runId: number;
+    card: () => StandInMessage | undefined;
+  }> {
+    const before = new Set((await h.promotions()).map((p) => p.metadata.name));
+    await h.send('/promote', 'prod frozen-tauntaun', 'U0ALICE');
+    const promotion = await eventually(
+      async () => (await h.promotions()).find((p) => p.spec.stage === 'prod' && !before.has(p.metadata.name)),
+      'the prod Promotion',
+    );
+    const name = promotion.metadata.name;
+    const runId = await startRun(name);
+    const card = () => h.cardMessages().find((m) => textOf(m).includes(name));
+    await github.runUntilIdle();
+    await eventually(
+      () => card() && textOf(card()!).includes('approve_prod'),
+      'the Approve button on the card',
+    );
+    return { name, runId, card };
+  }
+
+  it('the requester is refused, a listed approver approves, and the run goes on to apply', async () => {
+    await h.send('/promote', 'prod frozen-tauntaun', 'U0ALICE');
+    const promotion = await eventually(
+      async () => (await h.promotions()).find((p) => p.spec.stage === 'prod'),
+      'the prod Promotion',
+    );
+    const name = promotion.metadata.name;
+    const runId = await startRun(name);
     const card = () => h.cardMessages().find((m) => textOf(m).includes(name));
     await eventually(() => card() && textOf(card()!).includes(`runs/${runId}`), 'the card linking the run');
     await github.runUntilIdle();
@@ -186,6 +221,90 @@ describeWithEnvtest('approving prod from Slack (protection-rule mode)', (env) =>
     expect(
       records.some((r) => r.actor === 'slack:U0BOB' && r.outcome !== 'denied' && /approv/i.test(r.detail)),
     ).toBe(true);
+    github.assertNoViolations();
+  }, 120_000);
+
+  it('the requester withdraws a waiting prod promotion: Kargo is asked to abort it, its deployment is rejected and its run ends', async () => {
+    const { name, runId, card } = await waitingProdPromotion();
+    expect(await click('U0ALICE', card()!, 'withdraw_promotion')).toBe(200);
+    // Kargo's own abort mechanism, as the UI and CLI use it.
+    const aborted = await eventually(
+      async () =>
+        (await h.promotions()).find(
+          (p) => p.metadata.name === name && p.metadata.annotations['kargo.akuity.io/abort'] === 'terminate',
+        ),
+      'the abort annotation on the Promotion',
+    );
+    expect(aborted).toBeDefined();
+    // The waiting deployment is rejected by the App and the run cancelled: nothing can apply any more.
+    await eventually(
+      () => (github.reviews().some((r) => r.runId === runId && r.state === 'rejected') ? true : undefined),
+      'the rejected deployment',
+    );
+    await github.runUntilIdle();
+    expect(github.run(runId)?.status).toBe('completed');
+    expect(github.run(runId)?.conclusion).not.toBe('success');
+    // Kargo (played here) ends the Promotion Aborted; the card says who stopped it and why.
+    await h.setPromotionStatus(name, {
+      phase: 'Aborted',
+      message: 'Promotion terminated by kubernetes:chatops-bot',
+    });
+    const done = await eventually(
+      () => (card() && /Aborted/.test(textOf(card()!)) ? card() : undefined),
+      'the aborted card',
+    );
+    expect(textOf(done)).toContain('cancelled by <@U0ALICE>');
+    expect(textOf(done)).not.toContain('approve_prod');
+    const records = await h.auditRecords();
+    expect(records).toContainEqual(
+      expect.objectContaining({ action: 'cancel', actor: 'slack:U0ALICE', outcome: 'accepted' }),
+    );
+    github.assertNoViolations();
+  }, 120_000);
+
+  it('someone who is neither the requester nor an approver cannot withdraw it', async () => {
+    const { name, card } = await waitingProdPromotion();
+    expect(await click('U0EVE', card()!, 'withdraw_promotion')).toBe(200);
+    await eventually(
+      async () =>
+        (await h.auditRecords()).find(
+          (r) => r.action === 'cancel' && r.actor === 'slack:U0EVE' && r.outcome === 'denied',
+        ),
+      'the refusal in the audit stream',
+    );
+    const promotion = (await h.promotions()).find((p) => p.metadata.name === name)!;
+    expect(promotion.metadata.annotations['kargo.akuity.io/abort']).toBeUndefined();
+    // Clean up for the next test: an approver stops it.
+    await h.send('/cancel', `${name} test cleanup`, 'U0BOB');
+    await eventually(
+      async () =>
+        (await h.promotions()).find((p) => p.metadata.name === name)?.metadata.annotations[
+          'kargo.akuity.io/abort'
+        ],
+      'the approver’s abort',
+    );
+    // Kargo's part: the aborted Promotion ends (else the next request for this freight would join it).
+    await h.setPromotionStatus(name, {
+      phase: 'Aborted',
+      message: 'Promotion terminated by kubernetes:chatops-bot',
+    });
+  }, 120_000);
+
+  it('a prod promotion aborted in Kargo itself while its run waits for approval: the bot rejects the deployment and cancels the run', async () => {
+    const { name, runId, card } = await waitingProdPromotion();
+    // Someone aborts it in the Kargo UI: the controller ends it; GitHub still waits.
+    await h.setPromotionStatus(name, { phase: 'Aborted', message: 'Promotion terminated by admin' });
+    await eventually(
+      () => (github.reviews().some((r) => r.runId === runId && r.state === 'rejected') ? true : undefined),
+      'the rejected deployment',
+    );
+    await github.runUntilIdle();
+    expect(github.run(runId)?.status).toBe('completed');
+    const done = await eventually(
+      () => (card() && /The bot stopped/.test(textOf(card()!)) ? card() : undefined),
+      'the card saying the run was stopped',
+    );
+    expect(textOf(done)).not.toContain('approve_prod');
     github.assertNoViolations();
   }, 120_000);
 });

@@ -823,9 +823,14 @@ describeWithEnvtest(
         expect(await can('promote', 'stages', { name: 'prod', namespace: 'default' })).toBe(false);
         for (const resource of ['freights', 'stages', 'promotions']) {
           for (const verb of ['get', 'list', 'watch']) expect(await can(verb, resource)).toBe(true);
-          for (const verb of ['delete', 'update', 'patch', 'deletecollection'])
+          for (const verb of ['delete', 'update', 'deletecollection'])
             expect(await can(verb, resource)).toBe(false);
         }
+        // patch: Promotions only (abort, for /cancel); never Freight or Stages, never a status.
+        expect(await can('patch', 'promotions')).toBe(true);
+        expect(await can('patch', 'freights')).toBe(false);
+        expect(await can('patch', 'stages')).toBe(false);
+        expect(await can('patch', 'promotions', { subresource: 'status' })).toBe(false);
         expect(await can('create', 'promotions')).toBe(true);
         expect(await can('create', 'freights')).toBe(false);
         expect(await can('create', 'stages')).toBe(false);
@@ -863,6 +868,7 @@ describeWithEnvtest(
               verbs: ['get', 'list', 'watch'],
             },
             { apiGroups: [GROUP], resources: ['promotions'], resourceNames: [], verbs: ['create'] },
+            { apiGroups: [GROUP], resources: ['promotions'], resourceNames: [], verbs: ['patch'] },
             { apiGroups: [GROUP], resources: ['stages'], resourceNames: ['dev', 'prod'], verbs: ['promote'] },
           ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
         );
