@@ -1,5 +1,6 @@
 // Turns what the Kargo watch sees into card events. Runs in every worker replica: all events carry
 // deterministic ids, so two replicas recording the same phase change append it once.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { cardIdForPromotion } from '../domain/card.js';
 import type { CardEvent } from '../domain/events.js';
@@ -152,7 +153,9 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
     const aheadCard = behind ? await deps.store.cardForPromotion(behind.promotionName) : undefined;
     await deps.cards.record({
       type: 'PromotionWaiting',
-      id: `waiting:${p.name}:${behind?.promotionName ?? 'none'}`,
+      // One event per distinct reason: the same queue position is recorded once, a change (the one ahead
+      // started running, finished) is news.
+      id: `waiting:${p.name}:${createHash('sha256').update(reason).digest('hex').slice(0, 12)}`,
       cardId,
       at: now(),
       promotionName: p.name,

@@ -86,13 +86,9 @@ export interface HarnessOptions {
   worker?: Omit<WorkerOptions, 'kargo'>;
 }
 
-/** Seeds this repository's own Warehouse and Stages plus two Freight: one verified in dev, one fresh. */
-export async function seedKargo(envtest: Envtest): Promise<void> {
-  const admin = envtest.adminKubeConfig.makeApiClient(CustomObjectsApi);
-  const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
-  await envtest.apply(path.join(repoRoot, 'kargo', 'warehouse.yaml'));
-  await envtest.apply(path.join(repoRoot, 'kargo', 'stages.yaml'));
-  const freight = (name: string, alias: string, discoveredAt: string, message: string) => ({
+/** A Freight object of this repository's Warehouse, as Kargo's controller creates it on discovery. */
+export function freightObject(name: string, alias: string, discoveredAt: string, message: string) {
+  return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'Freight',
     metadata: { name, namespace: NS, labels: { 'kargo.akuity.io/alias': alias } },
@@ -108,7 +104,16 @@ export async function seedKargo(envtest: Envtest): Promise<void> {
         author: 'Dana Dev <dana@example.com>',
       },
     ],
-  });
+  };
+}
+
+/** Seeds this repository's own Warehouse and Stages plus two Freight: one verified in dev, one fresh. */
+export async function seedKargo(envtest: Envtest): Promise<void> {
+  const admin = envtest.adminKubeConfig.makeApiClient(CustomObjectsApi);
+  const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
+  await envtest.apply(path.join(repoRoot, 'kargo', 'warehouse.yaml'));
+  await envtest.apply(path.join(repoRoot, 'kargo', 'stages.yaml'));
+  const freight = freightObject;
   await admin.createNamespacedCustomObject({
     ...kargo('freights'),
     body: freight(VERIFIED_FREIGHT, 'frozen-tauntaun', '2026-11-26T10:00:00Z', 'Tighten prod egress'),
