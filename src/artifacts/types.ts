@@ -72,7 +72,40 @@ export interface PlanSummary {
   counts: { add: number; change: number; destroy: number; replace: number };
   resources: { add: string[]; change: string[]; destroy: string[]; replace: string[] };
   truncated?: boolean;
+  /**
+   * What changes inside replaced and updated resources, replacements first. Absent in artifacts from
+   * converters older than this field (they still validate): the bot then shows addresses only.
+   */
+  changes?: PlanResourceChange[];
+  /** Replaced or updated resources left out of `changes` (over its limit). */
+  changesOmitted?: number;
   run?: RunRef;
+}
+
+/** One replaced or updated resource of a plan summary, attribute by attribute (plan-summary.ts). */
+export interface PlanResourceChange {
+  address: string;
+  action: 'replace' | 'update';
+  /** Terraform's `action_reason`, e.g. `replace_because_cannot_update`, `replace_because_tainted`. */
+  reason?: string;
+  attributes: PlanAttributeChange[];
+  /** Changed attributes left out (over the per-resource limit). */
+  attributesOmitted?: number;
+}
+
+export interface PlanAttributeChange {
+  /** `ami`, `tags.Owner`, `root_block_device[0].volume_size`. Names only: keys, never values. */
+  path: string;
+  /** Terraform lists it in `replace_paths`: changing it forces the replacement. */
+  forcesReplacement?: boolean;
+  /**
+   * Why no value is given: Terraform marked it sensitive (or its name says it holds a secret), or it is
+   * known only after apply. A hidden attribute never carries `before` / `after` (the schema refuses it).
+   */
+  hidden?: 'sensitive' | 'unknown';
+  /** Short display forms of primitive values (`"ami-0123"`, `20`, `true`, `null`), at most 100 characters. */
+  before?: string;
+  after?: string;
 }
 
 export interface TerraformOutputs {

@@ -4,6 +4,8 @@
 //   tsx src/cli/artifact.ts gate --gate trivy --cloud aws --env prod --enforcement hard --exit-code 1 \
 //       --from trivy-json --input trivy.json --out out/gate-result.json
 //   tsx src/cli/artifact.ts plan-summary --cloud aws --env dev --input tfplan.json --out out/plan-summary.json
+//       (tfplan.json is `terraform show -json tfplan`; only counts, addresses and, for replaced and updated
+//       resources, changed attribute paths with short values of attributes neither sensitive nor unknown)
 //   tsx src/cli/artifact.ts outputs --cloud aws --env dev --input outputs.json --out out/terraform-outputs.json
 //   tsx src/cli/artifact.ts validate --kind gate-result out/gate-result.json
 //
@@ -142,7 +144,11 @@ function main(argv: string[]): number {
       });
       writeValidated('plan-summary', summary, required('out', values.out));
       const c = summary.counts;
-      console.log(`plan ${summary.cloud}/${summary.environment}: +${c.add} ~${c.change} -${c.destroy}`);
+      const detailed = summary.changes?.length ?? 0;
+      console.log(
+        `plan ${summary.cloud}/${summary.environment}: +${c.add} ~${c.change} -${c.destroy}` +
+          ` (${detailed} replaced/updated resource${detailed === 1 ? '' : 's'} detailed, sensitive values left out)`,
+      );
       return 0;
     }
     case 'outputs': {
