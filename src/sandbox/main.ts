@@ -78,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
     gates: args.gates,
     ...(port === undefined ? {} : { consolePort: port }),
     ...(speed ? { speed } : {}),
+    // The real Kargo controller when the pinned tools are installed, else the simulator (the banner says which).
+    kargo: 'auto',
     notice: (line) => console.log(`  · ${line}`),
   });
   console.log(banner(sandbox, (Date.now() - started) / 1000, speed ?? DEFAULT_SPEED));
@@ -118,11 +120,13 @@ function banner(s: Sandbox, seconds: number, speed: number): string {
     `  ${s.scenario.description}`,
     '',
     `  Console   ${s.consoleUrl}   ← open this in a browser`,
-    `  Users     ${u.requester.name} (requester) · ${u.approver.name} (approver) · ${u.outsider.name} (outsider): switch at the top`,
+    `  Users     ${u.requester.name} (requester) · ${u.approver.name} and ${u.secondApprover.name} (approvers) · ${u.outsider.name} (outsider): switch at the top`,
     '',
     '  Try, in #infra-deployments:',
     '    /freight                 the newest freight from this repository’s commits, and where each stands',
-    '    /promote dev             the newest freight to dev: watch its card fill in live (a run takes ~30 s)',
+    s.kargoMode === 'real'
+      ? '    /promote dev             the newest freight to dev (Kargo auto-promoted it once at start): watch its card (Kargo checks the run every 30 s)'
+      : '    /promote dev             the newest freight to dev: watch its card fill in live (a run takes ~30 s)',
     '    /promote prod <alias>    freight verified in dev to prod (alice or bob; olivia is refused)',
     s.scenario.approval
       ? `    ${'then, as bob'.padEnd(25)}Approve on the prod card (alice may not approve her own promotion)`
@@ -132,6 +136,7 @@ function banner(s: Sandbox, seconds: number, speed: number): string {
       : undefined,
     '    then #infra-alerts for failures, #infra-audit for everything the bot recorded',
     '',
+    `  Kargo     ${s.kargoMode === 'real' ? 'REAL controller' : 'SIMULATOR'}: ${s.kargoDetail}`,
     `  Gates     ${gates.detail}`,
     `  Stand-ins Slack ${s.slack.url} · GitHub ${s.github.url} (${speed}× real time) · Kargo ${kubeServer(s)}`,
     `            DynamoDB ${s.dynamodbEndpoint} · S3 ${s.s3.endpoint}`,

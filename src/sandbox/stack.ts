@@ -65,6 +65,7 @@ import {
   type Scenario,
 } from './github-scenarios.js';
 import { DEFAULT_STANDIN_PAT, GithubStandIn } from './github-standin.js';
+import { realKargoMissing, startRealKargo, type RealKargo } from './kargo-real.js';
 import { startKargoSandbox, type KargoSandbox } from './kargo-simulator.js';
 import { startS3StandIn, type S3StandIn } from './s3-standin.js';
 import { SlackStandIn } from './slack-standin.js';
@@ -75,10 +76,14 @@ export const SCENARIO_DIR = path.join(here, 'scenarios');
 
 // ── the cast ─────────────────────────────────────────────────────────────────────────────────────
 
-/** The three people of the story: who asks, who approves (four-eyes on prod), who may do neither. */
+/**
+ * The people of the story: who asks, two who may approve (four-eyes on prod needs someone other than the
+ * requester, and the bot refuses an approver list of one), and who may do neither.
+ */
 export const SANDBOX_USERS = {
   requester: { id: 'U0ALICE', name: 'alice', realName: 'Alice Andersen', role: 'requester' },
   approver: { id: 'U0BOB', name: 'bob', realName: 'Bob Berger', role: 'approver' },
+  secondApprover: { id: 'U0CAROL', name: 'carol', realName: 'Carol Chen', role: 'approver' },
   outsider: { id: 'U0OLIVIA', name: 'olivia', realName: 'Olivia Ortiz', role: 'outsider' },
 } as const satisfies Record<string, ConsoleUser & { realName: string }>;
 
@@ -221,7 +226,16 @@ export interface SandboxOptions {
   logFile?: string;
   /** Progress lines for a person (gate results ready, runs started before they were...). */
   notice?: (line: string) => void;
+  /**
+   * Which Kargo runs: `real` = the real Kargo v1.11.2 controller on a local kube-apiserver (needs the pinned
+   * tools: npm run tools:install), `simulator` = the in-process stand-in and controller simulator, `auto` =
+   * real when the tools are installed, else the simulator. Default `simulator` (`npm run sandbox` asks for
+   * `auto`; the headless story and the browser test are written for the simulator's pace).
+   */
+  kargo?: KargoChoice;
 }
+
+export type KargoChoice = 'auto' | 'real' | 'simulator';
 
 export type GateSourceKind = 'real' | 'scenario';
 
@@ -251,7 +265,11 @@ export interface Sandbox {
   config: Config;
   slack: SlackStandIn;
   github: GithubStandIn;
-  kargo: KargoSandbox;
+  /** The real control plane (`mode: 'real'`) or the simulator's stand-in. */
+  kargo: KargoSandbox | RealKargo;
+  /** Which Kargo runs, and one line for a person saying which and why. */
+  kargoMode: 'real' | 'simulator';
+  kargoDetail: string;
   s3: S3StandIn;
   dynamodbEndpoint: string;
   /** Settles once the gate source is known (immediately for `scenario`, after the gates ran for `real`). */
@@ -335,17 +353,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }),
       aws: startLocalAws(),
     };
-    const kargoStarting = starting.github.then((gh) =>
-      startKargoSandbox({
-        // The Stages name https://api.github.com; the simulator sends their http steps here instead (and
-        // never to the internet). Kargo's Secret (kargo/secret.example.yaml) holds a PAT; the bot uses an App.
-        githubApiUrl: gh.url,
-        secrets: { github: { token: DEFAULT_STANDIN_PAT } },
-        pollIntervalMs: 1_500,
-        freightCount: 5,
-        // The story is driven from Slack: nothing is promoted until someone asks.
-        autoPromotion: false,
-      }),
+    const kargoPick = pickKargo(options.kargo ?? 'simulator');
+    const kargoStarting = starting.github.then((gh): Promise<KargoSandbox | RealKargo> =>
+      kargoPick.mode === 'real'
+        ? startRealKargo({ githubApiUrl: gh.url, token: DEFAULT_STANDIN_PAT, notice })
+        : startKargoSandbox({
+            // The Stages name https://api.github.com; the simulator sends their http steps here instead (and
+            // never to the internet). Kargo's Secret (kargo/secret.example.yaml) holds a PAT; the bot uses an App.
+            githubApiUrl: gh.url,
+            secrets: { github: { token: DEFAULT_STANDIN_PAT } },
+            pollIntervalMs: 1_500,
+            freightCount: 5,
+            // The story is driven from Slack: nothing is promoted until someone asks.
+            autoPromotion: false,
+          }),
     );
     // Register each stopper as soon as its part is up, so a failure elsewhere leaves nothing running.
     const started = await Promise.allSettled([
@@ -401,7 +422,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       LOCKS_DYNAMODB_ENDPOINT: aws.dynamodbEndpoint,
       LOCKS_S3_ENDPOINT: aws.s3.endpoint,
       PROMOTE_PROD_USERS: `${u.requester.id},${u.approver.id}`,
-      APPROVE_PROD_USERS: u.approver.id,
+      APPROVE_PROD_USERS: `${u.approver.id},${u.secondApprover.id}`,
       UNLOCK_DEV_USERS: `${u.requester.id},${u.approver.id}`,
       // Approvals through the App's protection rule (reviewer mode would need /approve link + device flow).
       APPROVAL_MODE: 'protection-rule',
@@ -468,6 +489,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       slack,
       github,
       kargo,
+      kargoMode: kargoPick.mode,
+      kargoDetail: kargoPick.mode === 'real' && 'detail' in kargo ? kargo.detail : kargoPick.detail,
       s3: aws.s3,
       dynamodbEndpoint: aws.dynamodbEndpoint,
       gates: gateSource.settled,
@@ -478,6 +501,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await stopAll();
     throw err;
   }
+}
+
+// ── Kargo: the real controller or the simulator ──────────────────────────────────────────────────
+
+function pickKargo(choice: KargoChoice): { mode: 'real' | 'simulator'; detail: string } {
+  const simulator = 'the Kargo simulator (in-process stand-in of the Kubernetes API and the controller)';
+  if (choice === 'simulator') return { mode: 'simulator', detail: simulator };
+  const missing = realKargoMissing();
+  if (missing.length === 0) return { mode: 'real', detail: 'the real Kargo controller' };
+  if (choice === 'real') {
+    throw new SandboxError(`the real Kargo controller needs ${missing.join('; ')}`);
+  }
+  return {
+    mode: 'simulator',
+    detail: `${simulator}; the real controller needs ${missing.join('; ')}`,
+  };
 }
 
 // ── Redis ────────────────────────────────────────────────────────────────────────────────────────
