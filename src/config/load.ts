@@ -46,7 +46,13 @@ export interface Config {
     refusalSummarySeconds: number;
   };
   retention: { cardDays: number; auditDays: number };
-  queues: { promotionConcurrency: number; interactiveConcurrency: number; promotePatienceMinutes: number };
+  queues: {
+    promotionConcurrency: number;
+    interactiveConcurrency: number;
+    promotePatienceMinutes: number;
+    jobLockSeconds: number;
+    slackChannelRate: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Every credential value, so the logger can scrub them wherever they appear. */
   secrets: string[];
@@ -314,6 +320,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       promotionConcurrency: s.promotionConcurrency,
       interactiveConcurrency: s.interactiveConcurrency,
       promotePatienceMinutes: s.promotePatienceMinutes,
+      jobLockSeconds: s.jobLockSeconds,
+      slackChannelRate: s.slackChannelRate,
     },
     logLevel: s.logLevel,
     secrets: [...secrets, ...approvalsSecrets(approvals.config)],

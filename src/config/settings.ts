@@ -426,6 +426,22 @@ export const SETTINGS = {
       'How long an accepted /promote waits out a Kubernetes API outage (the lane pauses, nothing is lost) before it is given up, answered and alerted.',
     example: '15',
   },
+  jobLockSeconds: {
+    env: 'JOB_LOCK_SECONDS',
+    group: 'Queues',
+    schema: positiveInt(30, 600),
+    description:
+      "How long a running job's lock lasts without renewal: a worker that dies is noticed, and its job retried, within about this long. BullMQ's default.",
+    example: '30',
+  },
+  slackChannelRate: {
+    env: 'SLACK_CHANNEL_RATE_PER_SECOND',
+    group: 'Queues',
+    schema: positiveInt(1, 50),
+    description:
+      "Messages posted or updated per second per Slack channel. Slack's documented pace is about 1; leave it unless Slack raised your limit or you point SLACK_API_URL at a stand-in.",
+    example: '1',
+  },
   slackMaxBodyBytes: {
     env: 'SLACK_MAX_BODY_BYTES',
     group: 'Edge',

@@ -123,7 +123,7 @@ export async function startWorker(
     slack: { token: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) },
     logger,
     recordTtlSeconds: retention.cardSeconds,
-    ...(options.slackLimiter ? { limiter: options.slackLimiter } : {}),
+    limiter: options.slackLimiter ?? { max: config.queues.slackChannelRate, duration: 1000 },
   });
   const auditLog = new AuditLog({ connection: redis, prefix, idTtlSeconds: retention.cardSeconds });
   const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
@@ -347,6 +347,7 @@ export async function startWorker(
   ];
   const refreshGroups = () =>
     groups
+      lockMs: config.queues.jobLockSeconds * 1000,
       .refresh(slackClient, configuredGroups)
       .catch((err: unknown) => logger.warn({ err }, 'user-group refresh failed'));
   await refreshGroups();

@@ -186,7 +186,7 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
     const events = eventsForPromotion(p, cardId, now());
     await deps.cards.recordAll(events);
     await describeFreight(p, cardId);
-    if (!p.phase || p.phase === 'Pending') await explainPending(p, cardId);
+    if (p.phase === 'Pending') await explainPending(p, cardId);
     if (!deps.runs || (p.phase && isTerminalPhase(p.phase) && fromResync)) return;
     const linked = events.find((e) => e.type === 'RunLinked');
     if (linked && linked.type === 'RunLinked') await deps.runs.track(linked.runId, cardId);

@@ -31,6 +31,8 @@ export interface LaneSettings {
   patienceMs: number;
   /** How often a job may lose its worker before it fails (BullMQ maxStalledCount). Default 2. */
   maxStalledCount?: number;
+  /** Lock of a running job and the stalled-job check interval (ms). Default BullMQ's 30 s. */
+  lockMs?: number;
 }
 
 export interface LaneHandlers {
@@ -125,6 +127,7 @@ export function startCommandLanes(deps: LaneDeps): RunningLanes {
     connection: deps.connection,
     prefix: deps.prefix,
     maxStalledCount: settings.maxStalledCount ?? 2,
+    ...(settings.lockMs ? { lockDuration: settings.lockMs, stalledInterval: settings.lockMs } : {}),
   };
   const promotions = new Worker<CommandJob>(PROMOTIONS_QUEUE, promotionProcessor, {
     ...common,

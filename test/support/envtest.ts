@@ -65,6 +65,17 @@ export interface Envtest {
   mintToken(serviceAccount: string, namespace: string): Promise<string>;
   /** Creates every object of a multi-document YAML file (or string) with the admin credentials. */
   apply(yamlFileOrText: string): Promise<void>;
+  /**
+   * Fault injection for the API server alone (etcd and every object stay): stop it (SIGTERM), start it
+   * again on the same port with the same certificates and keys (tokens stay valid), or freeze it in place
+   * (SIGSTOP: connections open, nothing answered) and thaw it.
+   */
+  apiServer: {
+    stop(): Promise<void>;
+    start(): Promise<void>;
+    freeze(): void;
+    thaw(): void;
+  };
   stop(): Promise<void>;
 }
 
@@ -341,41 +352,47 @@ async function startOnce(options: StartOptions): Promise<Envtest> {
 
     // --- kube-apiserver ---
     const apiLog = path.join(tmpDir, 'kube-apiserver.log');
-    const apiserver = spawn(
-      binaries.kubeApiserver,
-      [
-        `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${certDir}`, // no --tls-cert-file: it generates a self-signed CA + serving cert here
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--authorization-mode=RBAC',
-        `--token-auth-file=${tokensCsv}`,
-        '--service-account-issuer=https://kubernetes.default.svc',
-        `--service-account-key-file=${saPub}`,
-        `--service-account-signing-key-file=${saKey}`,
-        // No kubelet/controllers here: nothing to reconcile the kubernetes Service endpoints, no pods to admit.
-        '--endpoint-reconciler-type=none',
-        '--disable-admission-plugins=ServiceAccount',
-        '--enable-priority-and-fairness=false',
-        // Events bypass the watch cache, so their watches are served by etcd directly: a test can then provoke
-        // a real "too old resource version" (410) by compacting etcd. Everything else keeps the cache (as in
-        // production), where an expired resourceVersion is reported by the cache itself.
-        '--watch-cache-sizes=events#0',
-        '--v=0',
-      ],
-      { stdio: ['ignore', fs.openSync(apiLog, 'a'), fs.openSync(apiLog, 'a')] },
-    );
-    r.children.push(apiserver);
-    startWatchdog(r);
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${certDir}`, // no --tls-cert-file: it generates a self-signed CA + serving cert here
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--authorization-mode=RBAC',
+      `--token-auth-file=${tokensCsv}`,
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      // No kubelet/controllers here: nothing to reconcile the kubernetes Service endpoints, no pods to admit.
+      '--endpoint-reconciler-type=none',
+      '--disable-admission-plugins=ServiceAccount',
+      '--enable-priority-and-fairness=false',
+      // Events bypass the watch cache, so their watches are served by etcd directly: a test can then provoke
+      // a real "too old resource version" (410) by compacting etcd. Everything else keeps the cache (as in
+      // production), where an expired resourceVersion is reported by the cache itself.
+      '--watch-cache-sizes=events#0',
+      '--v=0',
+    ];
     const server = `https://127.0.0.1:${apiPort}`;
-    await waitFor(
-      'kube-apiserver',
-      async () => (await probe(`${server}/readyz`, adminToken)) === 200,
-      apiserver,
-      apiLog,
-    );
+    let apiserver: ChildProcess;
+    let frozen = false;
+    const launchApiServer = async (): Promise<void> => {
+      apiserver = spawn(binaries.kubeApiserver, apiserverArgs, {
+        stdio: ['ignore', fs.openSync(apiLog, 'a'), fs.openSync(apiLog, 'a')],
+      });
+      r.children.push(apiserver);
+      const child = apiserver;
+      await waitFor(
+        'kube-apiserver',
+        async () => (await probe(`${server}/readyz`, adminToken)) === 200,
+        child,
+        apiLog,
+      );
+    };
+    const spawned = launchApiServer();
+    startWatchdog(r);
+    await spawned;
 
     // The generated apiserver.crt holds the serving certificate followed by its self-signed CA
     // (SANs include 127.0.0.1 = --advertise-address), so clients verify TLS against it.
@@ -452,9 +469,38 @@ async function startOnce(options: StartOptions): Promise<Envtest> {
       kubeConfigForToken,
       mintToken,
       apply,
+      apiServer: {
+        stop: async () => {
+          if (frozen) apiserver.kill('SIGCONT');
+          frozen = false;
+          await stopChild(apiserver);
+        },
+        start: async () => {
+          r.children = r.children.filter((c) => c !== apiserver);
+          await launchApiServer();
+          // The watchdog kills what it was told at its start: tell a new one about the new process.
+          if (r.watchdog?.pid) {
+            try {
+              process.kill(r.watchdog.pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+          startWatchdog(r);
+        },
+        freeze: () => {
+          frozen = true;
+          apiserver.kill('SIGSTOP');
+        },
+        thaw: () => {
+          frozen = false;
+          apiserver.kill('SIGCONT');
+        },
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
+        if (frozen) apiserver.kill('SIGCONT');
         await stopChild(apiserver);
         await stopChild(etcd);
         if (r.watchdog?.pid) {

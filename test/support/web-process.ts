@@ -1,4 +1,4 @@
-// The bot's web process as its own OS process (`node src/main.ts web`, through tsx), for tests that need
+// The bot's web (or worker) process as its own OS process (`node src/main.ts web`, through tsx), for tests that need
 // what only a separate process shows: its memory under a limit, surviving floods, being killed. Optional
 // memory limit: the process joins the cgroup before Node starts (so every byte it uses is charged), or
 // runs with a V8 heap limit when no cgroup can be made.
@@ -18,6 +18,8 @@ export interface WebProcess {
   /** Resident set size now (bytes), from /proc. */
   rssBytes(): number;
   alive(): boolean;
+  /** SIGKILL: the process dies mid-work, as an OOM kill or a node failure does. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,18 @@ export async function spawnWeb(options: {
   /** V8 old-space limit (MiB), when there is no cgroup. */
   maxOldSpaceMb?: number;
 }): Promise<WebProcess> {
+  return spawnBotProcess('web', options);
+}
+
+/** `node src/main.ts worker`: its /healthz is on the returned `port` (WORKER_PORT). */
+export async function spawnWorker(options: { env: Record<string, string> }): Promise<WebProcess> {
+  return spawnBotProcess('worker', options);
+}
+
+async function spawnBotProcess(
+  role: 'web' | 'worker',
+  options: { env: Record<string, string>; memoryLimit?: MemoryLimit; maxOldSpaceMb?: number },
+): Promise<WebProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
   const nodeArgs = [
@@ -53,13 +67,14 @@ export async function spawnWeb(options: {
     '--import',
     'tsx',
     path.join(repoRoot, 'src', 'main.ts'),
-    'web',
+    role,
   ];
   const env = {
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
-    PORT: String(port),
-    METRICS_PORT: String(metricsPort),
+    ...(role === 'web'
+      ? { PORT: String(port), METRICS_PORT: String(metricsPort) }
+      : { WORKER_PORT: String(port) }),
     LOG_LEVEL: 'warn',
     ...options.env,
   };
@@ -81,9 +96,11 @@ export async function spawnWeb(options: {
   const deadline = Date.now() + 60_000;
   while ((await httpStatus(port, '/healthz')) !== 200) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`web process exited (${child.exitCode ?? child.signalCode}) before serving:\n${out}`);
+      throw new Error(
+        `${role} process exited (${child.exitCode ?? child.signalCode}) before serving:\n${out}`,
+      );
     }
-    if (Date.now() > deadline) throw new Error(`web process did not serve /healthz within 60 s:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`${role} process did not serve /healthz within 60 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
@@ -96,6 +113,10 @@ export async function spawnWeb(options: {
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     },
     alive: () => child.exitCode === null && child.signalCode === null,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
