@@ -1,77 +1,81 @@
-// Minimal Block Kit vocabulary, Slack's documented size limits, a checker for them, and the text helpers
-// that keep every rendered message inside them. Our own types rather than @slack/types so the domain stays
-// framework-free; they are structurally compatible with what chat.postMessage accepts.
+// The Block Kit the bot renders, typed with Slack's own types (@slack/types, a type-only import: nothing of
+// it runs here), Slack's documented size limits, a checker for them, and the text helpers that keep every
+// rendered message inside them.
+//
+// Each block type below *extends* the Slack type it stands for, only narrowing it (a section's accessory is
+// always a button here, a context holds text only, a button always has an action_id), so every `Block`
+// is a `KnownBlock` for the compiler: a misspelt type or field, or a block Slack does not know, does not
+// compile (see the assertion after the types). At runtime the Slack stand-in checks every payload against
+// its own reading of Slack's reference (src/sandbox/blockkit-schema.ts), not against this file.
 //
 // Limits: https://docs.slack.dev/reference/block-kit/blocks (per block type),
 // https://docs.slack.dev/reference/block-kit/block-elements/button-element,
 // https://docs.slack.dev/reference/methods/chat.postMessage (`text`; Slack truncates past 40,000 characters,
 // we keep the notification fallback to 4,000 as the project rule).
+import type {
+  ActionsBlock as SlackActionsBlock,
+  Button as SlackButton,
+  ConfirmationDialog,
+  ContextBlock as SlackContextBlock,
+  DividerBlock as SlackDividerBlock,
+  HeaderBlock as SlackHeaderBlock,
+  InputBlock as SlackInputBlock,
+  KnownBlock,
+  MrkdwnElement,
+  PlainTextElement,
+  PlainTextInput,
+  SectionBlock as SlackSectionBlock,
+} from '@slack/types';
 
-export interface PlainTextObject {
-  type: 'plain_text';
-  text: string;
-  emoji?: boolean;
-}
-
-export interface MrkdwnTextObject {
-  type: 'mrkdwn';
-  text: string;
-  /** true: Slack does not auto-link URLs, channel names or mentions in the text. */
-  verbatim?: boolean;
-}
-
+export type PlainTextObject = PlainTextElement;
+export type MrkdwnTextObject = MrkdwnElement;
 export type TextObject = PlainTextObject | MrkdwnTextObject;
 
-export interface ConfirmObject {
+/** Slack's confirmation dialog, with every part the bot always gives. */
+export interface ConfirmObject extends ConfirmationDialog {
   title: PlainTextObject;
   text: PlainTextObject;
   confirm: PlainTextObject;
   deny: PlainTextObject;
 }
 
-export interface ButtonElement {
-  type: 'button';
+export interface ButtonElement extends SlackButton {
   action_id: string;
-  text: PlainTextObject;
-  value?: string;
-  url?: string;
-  style?: 'primary' | 'danger';
   /** Slack asks "are you sure?" with this dialog before sending the click. */
   confirm?: ConfirmObject;
 }
 
-export interface HeaderBlock {
-  type: 'header';
-  block_id?: string;
-  text: PlainTextObject;
-}
+export type HeaderBlock = SlackHeaderBlock;
 
-export interface SectionBlock {
-  type: 'section';
-  block_id?: string;
+export interface SectionBlock extends SlackSectionBlock {
   text?: TextObject;
   fields?: TextObject[];
   accessory?: ButtonElement;
 }
 
-export interface ContextBlock {
-  type: 'context';
-  block_id?: string;
+export interface ContextBlock extends SlackContextBlock {
   elements: TextObject[];
 }
 
-export interface DividerBlock {
-  type: 'divider';
-  block_id?: string;
-}
+export type DividerBlock = SlackDividerBlock;
 
-export interface ActionsBlock {
-  type: 'actions';
-  block_id?: string;
+export interface ActionsBlock extends SlackActionsBlock {
   elements: ButtonElement[];
 }
 
 export type Block = HeaderBlock | SectionBlock | ContextBlock | DividerBlock | ActionsBlock;
+
+/** The input blocks of the bot's modals: a plain-text field. */
+export interface PlainTextInputBlock extends SlackInputBlock {
+  element: PlainTextInput & { action_id: string };
+}
+
+/** What a modal may hold: the message blocks plus inputs. */
+export type ModalBlock = Block | PlainTextInputBlock;
+
+/** Compile-time proof that everything the bot renders is a block Slack knows. */
+type Assert<T extends true> = T;
+export type BlocksAreSlackBlocks = Assert<ModalBlock extends KnownBlock ? true : false>;
 
 /** What a renderer hands to chat.postMessage / chat.update. */
 export interface SlackMessage {

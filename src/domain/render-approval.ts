@@ -21,7 +21,14 @@ import {
   sectionBlock,
   truncate,
 } from './blockkit.js';
-import type { ActionsBlock, Block, ButtonElement, SlackMessage } from './blockkit.js';
+import type {
+  ActionsBlock,
+  Block,
+  ButtonElement,
+  ModalBlock,
+  PlainTextObject,
+  SlackMessage,
+} from './blockkit.js';
 import type { Card } from './card.js';
 import { planCountsText } from './render-run.js';
 import {
@@ -37,6 +44,7 @@ import {
   targetOf,
 } from './render-parts.js';
 import type { Environment } from './types.js';
+import type { ModalView } from '@slack/types';
 
 /** Block ids of the approval block on the card (unique within the card). */
 export const APPROVAL_BLOCK_ID = 'approval';
@@ -185,14 +193,14 @@ export function approvalFallbackText(card: Card): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // The Reject reason modal
 
-export interface SlackModalView {
-  type: 'modal';
+/** Slack's modal view, with the parts the bot always gives and blocks it renders (modal inputs included). */
+export interface SlackModalView extends ModalView {
   callback_id: string;
   private_metadata: string;
-  title: { type: 'plain_text'; text: string };
-  submit: { type: 'plain_text'; text: string };
-  close: { type: 'plain_text'; text: string };
-  blocks: unknown[];
+  title: PlainTextObject;
+  submit: PlainTextObject;
+  close: PlainTextObject;
+  blocks: ModalBlock[];
 }
 
 /** The view the lead opens with views.open(trigger_id, view) when Reject is clicked. */

@@ -6,15 +6,18 @@
 // It behaves like Slack at its documented limits, because those limits are what the notifier has to
 // survive: chat.postMessage ~1 message/s per channel with a small burst, chat.update Tier 3 (50+/min),
 // Block Kit sizes (50 blocks, section text 3000, header 150, 10 section fields, block_id 255) and message
-// text (40000 → msg_too_long). Error names and response shapes follow docs.slack.dev/reference/methods/*;
-// the block rules are src/domain/blockkit.ts's checkBlockKitLimits, so bot and stand-in share one set.
+// text (40000 → msg_too_long). Error names and response shapes follow docs.slack.dev/reference/methods/*.
+// Every Block Kit payload — messages, response_url replies, modals (views.open / views.update) and Home
+// tabs (views.publish) — is checked against ./blockkit-schema.ts, written from Slack's Block Kit reference
+// and independent of the bot's own builders (src/domain/blockkit.ts), so the bot is checked by something
+// it did not write: unknown block or element types, missing or unknown fields, bad enums and lengths.
 //
 // Where Slack's behaviour is undocumented the stand-in is deliberately strict and says so in a comment
 // (thread_ts of a message that does not exist; the response_url error bodies).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { checkBlockKitLimits } from '../domain/blockkit.js';
+import { describeViolation, validateMessageBlocks, validateView } from './blockkit-schema.js';
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────────
 
@@ -170,32 +173,26 @@ interface LimitViolation {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `blocks[3].fields[2].text` → `/blocks/3/fields/2/text`, the pointer format of Slack's `errors`. */
-const toJsonPointer = (path: string): string =>
-  '/' +
-  path
-    .replace(/\[(\d+)\]/g, '.$1')
-    .split('.')
-    .join('/');
-
 /**
- * Checks one message body the way Slack does; null when Slack would accept it. Block rules come from
- * src/domain/blockkit.ts (one set of numbers for the bot and the stand-in); a block without a `type` is
- * rejected here too, as Slack does.
+ * Checks one message body the way Slack does; null when Slack would accept it. Blocks are checked against
+ * Slack's Block Kit reference (./blockkit-schema.ts), never against the bot's own rules.
  */
 export function checkMessageLimits(text: unknown, blocks: unknown): LimitViolation | null {
   if (typeof text === 'string' && text.length > SLACK_MESSAGE_TEXT_LIMIT) return { error: 'msg_too_long' };
   if (blocks === undefined) return null;
   if (!Array.isArray(blocks)) return { error: 'invalid_blocks_format' };
-  const errors = checkBlockKitLimits(blocks).map(
-    (v) => `${v.message} [json-pointer:${toJsonPointer(v.path)}]`,
-  );
-  blocks.forEach((block, i) => {
-    if (isRecord(block) && typeof block.type !== 'string') {
-      errors.push(`missing required field: type [json-pointer:/blocks/${i}]`);
-    }
-  });
+  const errors = validateMessageBlocks(blocks).map(describeViolation);
   return errors.length > 0 ? { error: 'invalid_blocks', errors } : null;
+}
+
+/** A view Slack would refuse: `invalid_arguments` with one `[ERROR] …` line per problem, as Slack answers. */
+function checkView(view: Record<string, unknown>, surface: 'modal' | 'home'): void {
+  const problems = validateView(view, surface).map(describeViolation);
+  if (problems.length > 0) {
+    throw new SlackApiError('invalid_arguments', {
+      response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) },
+    });
+  }
 }
 
 // ── rate limiting ────────────────────────────────────────────────────────────────────────────────
@@ -435,6 +432,7 @@ export class SlackStandIn {
     this.buckets.clear();
     this.responseUrls.clear();
     this.views.clear();
+    this.homeViews.clear();
     this.triggers.clear();
     this.changed();
   }
@@ -455,6 +453,7 @@ export class SlackStandIn {
 
   private changeListeners = new Set<() => void>();
   private views = new Map<string, StandInView>();
+  private homeViews = new Map<string, StandInView>();
   private triggers = new Map<string, { user: string; issuedAt: number; used: boolean }>();
 
   /** Calls `listener` after anything that may change what a Slack client shows. Returns unsubscribe. */
@@ -498,6 +497,8 @@ export class SlackStandIn {
   replaceView(viewId: string, view: Record<string, unknown>): StandInView {
     const current = this.views.get(viewId);
     if (!current || current.closed) throw new Error(`stand-in has no open view ${viewId}`);
+    const problems = validateView(view, 'modal').map(describeViolation);
+    if (problems.length > 0) throw new Error(`Slack would refuse this view: ${problems.join('; ')}`);
     current.view = this.wireView(viewId, view, current.view);
     this.changed();
     return current;
@@ -507,6 +508,7 @@ export class SlackStandIn {
     const triggerId = typeof a.trigger_id === 'string' ? a.trigger_id : '';
     const view = parseView(a.view);
     if (!triggerId || !view) throw new SlackApiError('invalid_arguments');
+    checkView(view, 'modal');
     const trigger = this.triggers.get(triggerId);
     if (!trigger) throw new SlackApiError('invalid_trigger_id');
     if (trigger.used) throw new SlackApiError('exchanged_trigger_id');
@@ -527,6 +529,7 @@ export class SlackStandIn {
   private viewsUpdate(a: Record<string, unknown>): Record<string, unknown> {
     const view = parseView(a.view);
     if (!view) throw new SlackApiError('invalid_arguments');
+    checkView(view, 'modal');
     const current =
       typeof a.view_id === 'string' && a.view_id !== ''
         ? this.views.get(a.view_id)
@@ -537,6 +540,41 @@ export class SlackStandIn {
     }
     current.view = this.wireView(current.id, view, current.view);
     return { view: current.view };
+  }
+
+  /** The Home tab published for a user with views.publish, as Slack would return it. */
+  homeView(user: string): StandInView | undefined {
+    return this.homeViews.get(user);
+  }
+
+  /**
+   * views.publish: the user's Home tab (view type `home`), created or replaced; a stale `hash` answers
+   * hash_conflict and an unknown user invalid_arguments ("invalid `user_id`"), as Slack's reference says.
+   */
+  private viewsPublish(a: Record<string, unknown>): Record<string, unknown> {
+    const userId = typeof a.user_id === 'string' ? a.user_id : '';
+    const view = parseView(a.view);
+    if (!view) throw new SlackApiError('invalid_arguments');
+    checkView(view, 'home');
+    if (!this.users.has(userId)) {
+      throw new SlackApiError('invalid_arguments', {
+        response_metadata: { messages: ['[ERROR] invalid `user_id`'] },
+      });
+    }
+    const current = this.homeViews.get(userId);
+    if (typeof a.hash === 'string' && a.hash !== '' && current && a.hash !== current.view.hash) {
+      throw new SlackApiError('hash_conflict');
+    }
+    const id = current?.id ?? `V${randomBytes(5).toString('hex').toUpperCase()}`;
+    const stored: StandInView = {
+      id,
+      user: userId,
+      view: this.wireView(id, view, current?.view),
+      openedAt: current?.openedAt ?? this.now(),
+      closed: false,
+    };
+    this.homeViews.set(userId, stored);
+    return { view: stored.view };
   }
 
   /** A view as Slack returns it: the app's fields plus id, hash, state and the app/team ids. */
@@ -722,6 +760,7 @@ export class SlackStandIn {
       // views.* — see "views (modals) and the change feed" above.
       'views.open': (a) => this.viewsOpen(a),
       'views.update': (a) => this.viewsUpdate(a),
+      'views.publish': (a) => this.viewsPublish(a),
     };
     const handler = handlers[method];
     if (!handler) return { status: 200, body: { ok: false, error: 'unknown_method' } };
@@ -1149,7 +1188,7 @@ function timeFilter(a: Record<string, unknown>): (ts: string) => boolean {
   };
 }
 
-/** views.open / views.update `view`: a JSON string in a form body, an object in a JSON body; modals only. */
+/** views.* `view`: a JSON string in a form body, an object in a JSON body; checked by checkView. */
 function parseView(raw: unknown): Record<string, unknown> | null {
   let view: unknown = raw;
   if (typeof raw === 'string') {
@@ -1159,10 +1198,7 @@ function parseView(raw: unknown): Record<string, unknown> | null {
       return null;
     }
   }
-  if (!isRecord(view) || view.type !== 'modal' || !isRecord(view.title) || !Array.isArray(view.blocks)) {
-    return null;
-  }
-  return view;
+  return isRecord(view) ? view : null;
 }
 
 const encodeCursor = (offset: number): string => Buffer.from(`offset:${offset}`).toString('base64');

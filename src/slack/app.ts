@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics.js';
 import { REJECT_ACTION_ID } from '../domain/approval.js';
-import { REJECT_REASON_CALLBACK_ID } from '../domain/render-approval.js';
+import { REJECT_REASON_CALLBACK_ID, type SlackModalView } from '../domain/render-approval.js';
 import { handleBlockAction, type BlockActionPayload } from './actions.js';
 import { SLASH_COMMANDS } from '../domain/commands.js';
 import { handleSlashCommand, type CommandDeps } from './commands.js';
@@ -23,7 +23,7 @@ export interface SlackAppOptions {
    * window: answered here (Redis only). Absent: Reject clicks are answered with a message instead.
    */
   rejectPrompt?: {
-    click(payload: BlockActionPayload): Promise<{ modal?: unknown; message: { text: string } }>;
+    click(payload: BlockActionPayload): Promise<{ modal?: SlackModalView; message: { text: string } }>;
     submit(
       view: { id: string; private_metadata?: string; state?: unknown },
       user: { id: string; name?: string },
@@ -132,7 +132,7 @@ function registerListeners(app: App, options: SlackAppOptions): void {
     if (body.type !== 'block_actions' || !options.rejectPrompt) return;
     try {
       const answer = await options.rejectPrompt.click(body as unknown as BlockActionPayload);
-      if (answer.modal) await client.views.open({ trigger_id: body.trigger_id, view: answer.modal as never });
+      if (answer.modal) await client.views.open({ trigger_id: body.trigger_id, view: answer.modal });
       else await respond({ response_type: 'ephemeral', replace_original: false, text: answer.message.text });
     } catch (err) {
       logger.error({ err }, 'could not open the reject dialog');

@@ -1,11 +1,13 @@
 // Follow-up replies to a slash command through its response_url (Slack allows 5 within 30 minutes).
 // Best effort by design: the card and the audit stream are the durable record; a lost follow-up is
 // logged, never retried into a double post.
+import type { KnownBlock } from '@slack/types';
 import type { Logger } from 'pino';
 
 export interface Reply {
   text: string;
-  blocks?: unknown[];
+  /** Block Kit, as Slack types it (every renderer's `Block` is one). */
+  blocks?: KnownBlock[];
   /** ephemeral (only the requester sees it) or in_channel (posted for everyone, e.g. /freight share). */
   visibility?: 'ephemeral' | 'in_channel';
   /** Replace the message the button was clicked on (button answers), instead of adding one. */

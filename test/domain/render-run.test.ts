@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { GateName } from '../../src/artifacts/types.js';
 import { BLOCK_KIT_LIMITS, checkMessageLimits } from '../../src/domain/blockkit.js';
+import { describeViolation, validateMessageBlocks } from '../../src/sandbox/blockkit-schema.js';
 import type { Block, SectionBlock, SlackMessage } from '../../src/domain/blockkit.js';
 import { applyEvent, foldEvents, type Card } from '../../src/domain/card.js';
 import type { CardEvent, RunJobStep } from '../../src/domain/events.js';
@@ -52,6 +53,8 @@ const sectionStarting = (blocks: Block[], prefix: string): SectionBlock | undefi
 
 function withinLimits(message: SlackMessage): void {
   expect(checkMessageLimits(message)).toEqual([]);
+  // And by Slack's reference, as the stand-in reads it (not the bot's own rules).
+  expect(validateMessageBlocks(message.blocks).map(describeViolation)).toEqual([]);
   expect(message.text.length).toBeLessThanOrEqual(BLOCK_KIT_LIMITS.messageText);
   expect(message.text).not.toContain('\n');
   expect(message.text.length).toBeGreaterThan(0);

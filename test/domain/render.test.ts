@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { BLOCK_KIT_LIMITS, checkMessageLimits } from '../../src/domain/blockkit.js';
+import { describeViolation, validateMessageBlocks } from '../../src/sandbox/blockkit-schema.js';
 import type { Block, SectionBlock } from '../../src/domain/blockkit.js';
 import { foldEvents, type Card, type CardPhase } from '../../src/domain/card.js';
 import type { CardEvent } from '../../src/domain/events.js';
@@ -303,6 +304,7 @@ describe('renderCard: Slack limits hold for any card (property)', () => {
       fc.property(anyCard, fc.option(fc.date({ noInvalidDate: true }), { nil: undefined }), (card, now) => {
         const message = renderCard(card, { kargoUrl: 'https://kargo.example.com', now });
         expect(checkMessageLimits(message)).toEqual([]);
+        expect(validateMessageBlocks(message.blocks).map(describeViolation)).toEqual([]);
         expect(message.text.length).toBeLessThanOrEqual(BLOCK_KIT_LIMITS.messageText);
         expect(message.text).not.toContain('\n');
       }),

@@ -186,7 +186,7 @@ describe('Slack stand-in, through the real WebClient', () => {
 
     const longSection = await platformError(post({ text: 'x', blocks: [section('a'.repeat(3001))] }));
     expect((longSection.data as { errors?: string[] }).errors).toEqual([
-      expect.stringContaining('[json-pointer:/blocks/0/text]'),
+      'must be at most 3000 characters (is 3001) [json-pointer:/blocks/0/text/text]',
     ]);
 
     expect((await platformError(post({ text: 'a'.repeat(40_001) }))).data.error).toBe('msg_too_long');
