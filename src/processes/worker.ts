@@ -321,6 +321,7 @@ export async function startWorker(
       promotionConcurrency: options.concurrency ?? config.queues.promotionConcurrency,
       interactiveConcurrency: config.queues.interactiveConcurrency,
       patienceMs: options.patienceMs ?? config.queues.promotePatienceMinutes * 60_000,
+      lockMs: config.queues.jobLockSeconds * 1000,
     },
   });
 
@@ -347,7 +348,6 @@ export async function startWorker(
   ];
   const refreshGroups = () =>
     groups
-      lockMs: config.queues.jobLockSeconds * 1000,
       .refresh(slackClient, configuredGroups)
       .catch((err: unknown) => logger.warn({ err }, 'user-group refresh failed'));
   await refreshGroups();
