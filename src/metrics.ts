@@ -9,6 +9,7 @@ export interface Metrics {
   webhooks: Counter<'source' | 'outcome'>;
   refusedRequests: Counter<'route' | 'reason'>;
   promotions: Counter<'environment' | 'outcome'>;
+  kubernetesRequests: Counter<'verb'>;
 }
 
 export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
@@ -40,6 +41,12 @@ export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
       name: 'chatops_webhooks_total',
       help: 'Inbound webhooks by source and outcome (accepted, duplicate, rejected).',
       labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    kubernetesRequests: new Counter({
+      name: 'chatops_kubernetes_requests_total',
+      help: 'Requests the worker made to the Kubernetes API (Kargo), by verb; reads served by the informer cache are not requests.',
+      labelNames: ['verb'],
       registers: [registry],
     }),
     promotions: new Counter({

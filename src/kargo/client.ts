@@ -95,6 +95,8 @@ export interface KubernetesKargoGatewayOptions {
   logger?: WatchLogger;
   /** Backoff of watches after errors. */
   watchBackoff?: BackoffOptions;
+  /** Called once per API request made (LIST pages, GET, POST, PATCH), for metrics and the benchmark. */
+  countRequest?: (verb: 'list' | 'get' | 'create' | 'patch') => void;
 }
 
 const PLURAL = { freights: 'freights', stages: 'stages', promotions: 'promotions' } as const;
@@ -113,6 +115,9 @@ export class KubernetesKargoGateway implements KargoGateway {
   private readonly watcher: Watch;
   private readonly logger: WatchLogger | undefined;
   private readonly watchBackoff: BackoffOptions | undefined;
+  private readonly count: (verb: 'list' | 'get' | 'create' | 'patch') => void;
+  /** Where createPromotion takes the Stage from when it can (the cache); else a GET. */
+  private stageSource: ((name: string) => KargoStage | undefined) | undefined;
 
   constructor(options: KubernetesKargoGatewayOptions) {
     if (!options.project) throw new Error('KubernetesKargoGateway: project (namespace) is required');
@@ -120,9 +125,32 @@ export class KubernetesKargoGateway implements KargoGateway {
     this.project = options.project;
     this.logger = options.logger;
     this.watchBackoff = options.watchBackoff;
+    this.count = options.countRequest ?? (() => undefined);
     this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.watcher = new Watch(options.kubeConfig);
+  }
+
+  /** Lets createPromotion read the Stage from memory (the informer cache) instead of the API. */
+  useStageSource(source: (name: string) => KargoStage | undefined): void {
+    this.stageSource = source;
+  }
+
+  /** A list-watch of one collection of the project, raw objects (the informer cache builds on it). */
+  watchRaw<Raw>(
+    plural: 'freights' | 'stages' | 'promotions',
+    onEvent: (event: WatchEvent<Raw>) => void | Promise<void>,
+  ): ListWatchHandle {
+    return startListWatch<Raw, Raw>({
+      name: `${plural}/${this.project}`,
+      watch: this.watcher,
+      path: `/apis/${KARGO_GROUP}/${KARGO_VERSION}/namespaces/${encodeURIComponent(this.project)}/${plural}`,
+      list: () => this.listAll<Raw>(plural, {}, { operation: `list ${plural}` }),
+      map: (raw) => raw,
+      onEvent,
+      backoff: this.watchBackoff,
+      logger: this.logger,
+    });
   }
 
   // ---- reads -------------------------------------------------------------------------------------------
@@ -210,6 +238,7 @@ export class KubernetesKargoGateway implements KargoGateway {
     const phase = current.status?.phase;
     if (phase && isTerminalPhase(phase as PromotionPhase)) return 'finished';
     try {
+      this.count('patch');
       await this.custom.patchNamespacedCustomObject(
         {
           ...this.resource(PLURAL.promotions),
@@ -284,11 +313,13 @@ export class KubernetesKargoGateway implements KargoGateway {
     const existing = await this.findRawPromotionByRequestId(requestId);
     if (existing) return toPromotionSummary(existing);
 
-    const stage = await this.getRaw<KargoStage>(PLURAL.stages, stageName, {
-      operation,
-      resource: 'stage',
-      name: stageName,
-    });
+    const stage =
+      this.stageSource?.(stageName) ??
+      (await this.getRaw<KargoStage>(PLURAL.stages, stageName, {
+        operation,
+        resource: 'stage',
+        name: stageName,
+      }));
     if (!stage)
       throw new ChatOpsError(
         ErrorCode.StageNotFound,
@@ -330,6 +361,7 @@ export class KubernetesKargoGateway implements KargoGateway {
       },
     };
     try {
+      this.count('create');
       const created = (await this.custom.createNamespacedCustomObject({
         ...this.resource(PLURAL.promotions),
         body,
@@ -432,6 +464,7 @@ export class KubernetesKargoGateway implements KargoGateway {
 
   private async getRaw<T>(plural: string, name: string, ctx: ErrorContext): Promise<T | undefined> {
     try {
+      this.count('get');
       return (await this.custom.getNamespacedCustomObject({ ...this.resource(plural), name })) as T;
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -450,6 +483,7 @@ export class KubernetesKargoGateway implements KargoGateway {
     let resourceVersion = '';
     try {
       do {
+        this.count('list');
         const page = (await this.custom.listNamespacedCustomObject({
           ...this.resource(plural),
           labelSelector: query.labelSelector,

@@ -11,6 +11,7 @@ import { CardStore } from '../cards/store.js';
 import type { Config } from '../config/load.js';
 import { cardMessageKey } from '../domain/publication.js';
 import { createGithubClient } from '../github/client.js';
+import { CachedKargoGateway } from '../kargo/cache.js';
 import { loadKubeConfig, KubernetesKargoGateway } from '../kargo/client.js';
 import type { KargoGateway } from '../kargo/gateway.js';
 import { createMetrics, type Metrics } from '../metrics.js';
@@ -108,13 +109,23 @@ export async function startWorker(
   const redis = createRedis(config.redis.url, 'worker', `${config.redis.prefix}-worker`);
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error (worker)'));
 
-  const kargo =
+  // Kargo reads come from an informer-style cache (src/kargo/cache.ts); consistent reads and writes go
+  // straight to the API. A gateway injected by a test is wrapped the same way.
+  const countRequest = (verb: 'list' | 'get' | 'create' | 'patch') =>
+    metrics.kubernetesRequests.inc({ verb });
+  const direct =
     options.kargo ??
     new KubernetesKargoGateway({
       kubeConfig: loadKubeConfig(config.kargo.kubeconfig ? { kubeconfigPath: config.kargo.kubeconfig } : {}),
       project: config.kargo.project,
       logger,
+      countRequest,
     });
+  const kargoCache =
+    direct instanceof KubernetesKargoGateway
+      ? new CachedKargoGateway({ gateway: direct, logger }).start()
+      : undefined;
+  const kargo: KargoGateway = kargoCache ?? direct;
   const retention = retentionFrom(config);
   const notifier = new SlackNotifier({
     connection: redis,
@@ -368,6 +379,7 @@ export async function startWorker(
       clearInterval(groupTimer);
       clearInterval(trimTimer);
       watch.stop();
+      kargoCache?.stop();
       await lanes.close();
       await runGuard.close();
       await runGuardQueue.close();

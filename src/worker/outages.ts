@@ -51,6 +51,11 @@ export class Outages {
     return `${this.options.prefix}:outage:${dependency}`;
   }
 
+  /** The alert of an outage that ended recently: a dependency that flaps reuses it instead of a new one. */
+  private recentKey(dependency: Dependency): string {
+    return `${this.options.prefix}:outage-recent:${dependency}`;
+  }
+
   /**
    * Records a failure to reach `dependency`; returns how long the lane should pause before trying again.
    * The first failure of an outage posts the alert.
@@ -59,11 +64,15 @@ export class Outages {
     const { redis } = this.options;
     const now = this.now();
     const key = this.key(dependency);
+    // Down again shortly after recovering (a restart that flaps, a rolling update): the same incident,
+    // the same alert message, updated in place.
+    const recent = await redis.get(this.recentKey(dependency));
+    const previous = recent ? (JSON.parse(recent) as OutageState) : undefined;
     const fresh: OutageState = {
-      since: now,
-      failures: 1,
+      since: previous?.since ?? now,
+      failures: (previous?.failures ?? 0) + 1,
       detail,
-      alertKey: `outage-${dependency}-${now}`,
+      alertKey: previous?.alertKey ?? `outage-${dependency}-${now}`,
     };
     // Outage records live a day at most: a dependency nobody tried for that long is not known to be down.
     const created = await redis.set(key, JSON.stringify(fresh), 'EX', 86_400, 'NX');
@@ -78,7 +87,7 @@ export class Outages {
       await this.options.alerts
         .upsert(
           state.alertKey,
-          `:red_circle: *${LABEL[dependency]} is unreachable* since ${hhmm(state.since)} UTC (${detail}). ` +
+          `:red_circle: *${LABEL[dependency]} is unreachable*${previous ? ' again' : ''} since ${hhmm(state.since)} UTC (${detail}). ` +
             'Promotions are paused, not lost: they resume on their own when it answers again.',
         )
         .catch((err: unknown) => this.options.logger.warn({ err }, 'could not post the outage alert'));
@@ -95,6 +104,7 @@ export class Outages {
     const state = JSON.parse(raw) as OutageState;
     const now = this.now();
     this.recovered.set(dependency, now);
+    await redis.set(this.recentKey(dependency), raw, 'EX', 600);
     const minutes = Math.max(1, Math.round((now - state.since) / 60_000));
     this.options.logger.info({ dependency, minutes }, `${LABEL[dependency]} answers again`);
     await this.options.alerts

@@ -195,6 +195,7 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
         requestedAt: job.requestedAt,
       }));
     await deps.store.linkPromotion(promotion.name, job.cardId);
+    await deps.lock.markInflight(job.stage, freight.name, promotion.name, deps.store.retentionSeconds);
     await record({
       type: 'PromotionCreated',
       id: `created:${promotion.name}`,

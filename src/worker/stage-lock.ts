@@ -30,6 +30,23 @@ export class StageFreightLock {
     return `${this.options.prefix}:promote-lock:${stage}:${freight}`;
   }
 
+  /**
+   * The Promotion this bot last created for (stage, freight), whatever request it was for. A consistent
+   * read (Redis), unlike the watch cache, which may not yet show what another worker created a moment ago.
+   */
+  async inflight(stage: string, freight: string): Promise<string | undefined> {
+    return (await this.options.redis.get(this.inflightKey(stage, freight))) ?? undefined;
+  }
+
+  /** Records the Promotion just created for (stage, freight); call it while holding the lock. */
+  async markInflight(stage: string, freight: string, promotion: string, ttlSeconds: number): Promise<void> {
+    await this.options.redis.set(this.inflightKey(stage, freight), promotion, 'EX', ttlSeconds);
+  }
+
+  private inflightKey(stage: string, freight: string): string {
+    return `${this.options.prefix}:promote-inflight:${stage}:${freight}`;
+  }
+
   /** Runs `fn` holding the lock of (stage, freight). */
   async withLock<T>(stage: string, freight: string, fn: () => Promise<T>): Promise<T> {
     const key = this.key(stage, freight);

@@ -1,0 +1,86 @@
+// The informer-style cache on a real kube-apiserver (as the bot's ServiceAccount): once synced, /freight's
+// reads, `latest`, alias lookups, Stages and Promotions cost no API request, however many Freight there are;
+// it follows changes through the watch; before it has synced, reads go to the API directly.
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CachedKargoGateway } from '../../src/kargo/cache.js';
+import { KubernetesKargoGateway } from '../../src/kargo/client.js';
+import { fakeSha, freightObject } from '../support/bot-harness.js';
+import { PROJECT_NAMESPACE, describeWithEnvtest, repoRoot } from '../support/envtest.js';
+
+const kargo = (plural: string) => ({
+  group: 'kargo.akuity.io',
+  version: 'v1alpha1',
+  namespace: PROJECT_NAMESPACE,
+  plural,
+});
+const FREIGHT = 300;
+
+describeWithEnvtest('the Kargo informer cache', (env) => {
+  let admin: CustomObjectsApi;
+  let cache: CachedKargoGateway;
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    admin = env().adminKubeConfig.makeApiClient(CustomObjectsApi);
+    await env().apply(path.join(repoRoot, 'kargo', 'warehouse.yaml'));
+    await env().apply(path.join(repoRoot, 'kargo', 'stages.yaml'));
+    for (let i = 0; i < FREIGHT; i += 1) {
+      const at = new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString();
+      await admin.createNamespacedCustomObject({
+        ...kargo('freights'),
+        body: freightObject(fakeSha(`cache-${i}`), `freight-${i}`, at, `change ${i}`),
+      });
+    }
+    const gateway = new KubernetesKargoGateway({
+      kubeConfig: env().botKubeConfig,
+      project: PROJECT_NAMESPACE,
+      countRequest: (verb) => requests.push(verb),
+    });
+    cache = new CachedKargoGateway({ gateway });
+  }, 120_000);
+
+  afterAll(() => cache?.stop());
+
+  it('before it has synced, reads go to the API', async () => {
+    const before = requests.length;
+    expect((await cache.listFreight())[0]?.alias).toBe(`freight-${FREIGHT - 1}`);
+    expect(requests.length).toBeGreaterThan(before);
+  });
+
+  it('once synced, freight, stages, aliases and promotions cost no request at all', async () => {
+    cache.start();
+    const deadline = Date.now() + 20_000;
+    while (!cache.synced && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(cache.synced).toBe(true);
+    const before = requests.length;
+    const all = await cache.listFreight();
+    expect(all).toHaveLength(FREIGHT);
+    expect(all[0]?.alias).toBe(`freight-${FREIGHT - 1}`); // newest first
+    expect((await cache.findFreight('freight-7'))?.name).toBe(fakeSha('cache-7'));
+    expect((await cache.findFreight(fakeSha('cache-8').slice(0, 16)))?.alias).toBe('freight-8');
+    expect(await cache.findFreight(fakeSha('cache-8').slice(0, 10))).toBeUndefined(); // ambiguous prefix
+    expect(await cache.findFreight('no-such-freight')).toBeUndefined();
+    expect((await cache.getStage('prod'))?.requestedFreight[0]?.sources.stages).toEqual(['dev']);
+    expect((await cache.listStages()).map((s) => s.name)).toEqual(['dev', 'prod']);
+    expect(await cache.listPromotions('dev')).toEqual([]);
+    expect(requests.length).toBe(before);
+  });
+
+  it('follows changes through the watch: a new Freight and a new alias appear without a request', async () => {
+    await admin.createNamespacedCustomObject({
+      ...kargo('freights'),
+      body: freightObject(fakeSha('cache-new'), 'brand-new', '2026-12-01T00:00:00Z', 'newest change'),
+    });
+    const deadline = Date.now() + 10_000;
+    let found;
+    while (!(found = await cache.findFreight('brand-new')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(found?.name).toBe(fakeSha('cache-new'));
+    const before = requests.length;
+    expect((await cache.listFreight())[0]?.alias).toBe('brand-new');
+    expect(requests.length).toBe(before);
+  });
+});
