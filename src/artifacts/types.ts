@@ -118,10 +118,37 @@ export interface TerraformOutputs {
   run?: RunRef;
 }
 
-export type ArtifactKind = 'gate-result' | 'plan-summary' | 'terraform-outputs';
+export type DriftStatus = 'in-sync' | 'drifted' | 'errored';
+export type DriftAction = 'create' | 'update' | 'delete';
+
+export interface DriftResource {
+  address: string;
+  type: string;
+  actions: DriftAction[];
+  /** Names of the top-level attributes that differ; never values. */
+  changedAttributes: string[];
+}
+
+/** schemas/drift.schema.json: one cloud/environment, from `terraform plan -refresh-only` (drift.yaml). */
+export interface DriftReport {
+  schemaVersion: 1;
+  cloud: DeployCloud;
+  environment: DeployEnvironment;
+  status: DriftStatus;
+  checkedAt: string;
+  detail?: string;
+  terraformVersion?: string;
+  resources: DriftResource[];
+  truncated?: boolean;
+  counts: { resources: number; update: number; delete: number; create: number };
+  run?: RunRef;
+}
+
+export type ArtifactKind = 'gate-result' | 'plan-summary' | 'terraform-outputs' | 'drift';
 
 export interface ArtifactTypes {
   'gate-result': GateResult;
   'plan-summary': PlanSummary;
   'terraform-outputs': TerraformOutputs;
+  drift: DriftReport;
 }

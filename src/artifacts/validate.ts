@@ -16,6 +16,7 @@ const schemaFiles: Record<ArtifactKind, string> = {
   'gate-result': 'gate-result.schema.json',
   'plan-summary': 'plan-summary.schema.json',
   'terraform-outputs': 'terraform-outputs.schema.json',
+  drift: 'drift.schema.json',
 };
 
 let validators: Record<ArtifactKind, ValidateFunction> | undefined;
@@ -35,6 +36,7 @@ function compileValidators(): Record<ArtifactKind, ValidateFunction> {
     'gate-result': get('gate-result'),
     'plan-summary': get('plan-summary'),
     'terraform-outputs': get('terraform-outputs'),
+    drift: get('drift'),
   };
 }
 

@@ -7,6 +7,8 @@
 //       (tfplan.json is `terraform show -json tfplan`; only counts, addresses and, for replaced and updated
 //       resources, changed attribute paths with short values of attributes neither sensitive nor unknown)
 //   tsx src/cli/artifact.ts outputs --cloud aws --env dev --input outputs.json --out out/terraform-outputs.json
+//   tsx src/cli/artifact.ts drift --cloud aws --env dev --exit-code 2 --input tfplan.json --out out/drift.json \
+//       [--detail "why the check could not run"]   (exit code of terraform plan -refresh-only -detailed-exitcode)
 //   tsx src/cli/artifact.ts validate --kind gate-result out/gate-result.json
 //
 // Every artifact is validated against its schema before it is written; an invalid one is an error.
@@ -14,6 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildGateResult, parseToolOutput, type ToolFormat } from '../artifacts/gate-result.js';
+import { summariseDrift } from '../artifacts/drift.js';
 import { summarisePlan } from '../artifacts/plan-summary.js';
 import { collectOutputs } from '../artifacts/outputs.js';
 import { runRefFromEnv } from '../artifacts/run-ref.js';
@@ -49,7 +52,7 @@ const FORMATS: readonly ToolFormat[] = [
   'tflint-json',
   'none',
 ];
-const KINDS: readonly ArtifactKind[] = ['gate-result', 'plan-summary', 'terraform-outputs'];
+const KINDS: readonly ArtifactKind[] = ['gate-result', 'plan-summary', 'terraform-outputs', 'drift'];
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T {
   if (value === undefined) throw new UsageError(`--${name} is required (one of ${allowed.join(', ')})`);
@@ -96,6 +99,7 @@ function main(argv: string[]): number {
       tool: { type: 'string' },
       'tool-version': { type: 'string' },
       kind: { type: 'string' },
+      detail: { type: 'string' },
     },
   });
   const run = runRefFromEnv();
@@ -165,6 +169,36 @@ function main(argv: string[]): number {
       );
       return 0;
     }
+    case 'drift': {
+      const exitCode = Number(required('exit-code', values['exit-code']));
+      if (!Number.isInteger(exitCode)) throw new UsageError('--exit-code must be an integer');
+      // The plan JSON is read only when the plan found drift; it may be absent (plan failed or skipped).
+      const text = exitCode === 2 && values.input ? readInput(values.input) : '';
+      let plan: unknown;
+      try {
+        plan = text === '' ? undefined : (JSON.parse(text) as unknown);
+      } catch {
+        plan = undefined; // reported as errored: the plan JSON could not be read
+      }
+      const report = summariseDrift(plan, {
+        cloud: oneOf<DeployCloud>('cloud', values.cloud, ['aws', 'gcp', 'azure']),
+        environment: oneOf<DeployEnvironment>('env', values.env, ['dev', 'prod']),
+        exitCode,
+        checkedAt: now,
+        ...(values.detail ? { detail: values.detail } : {}),
+        ...(run ? { run } : {}),
+      });
+      writeValidated('drift', report, required('out', values.out));
+      const c = report.counts;
+      console.log(
+        `drift ${report.cloud}/${report.environment}: ${report.status}` +
+          (report.status === 'drifted'
+            ? ` (${c.resources} resources: ${c.update} changed, ${c.delete} gone)`
+            : '') +
+          (report.detail ? ` — ${report.detail}` : ''),
+      );
+      return 0;
+    }
     case 'validate': {
       const kind = oneOf('kind', values.kind, KINDS);
       if (positionals.length === 0) throw new UsageError('validate needs at least one file');
@@ -180,7 +214,9 @@ function main(argv: string[]): number {
       return bad === 0 ? 0 : 1;
     }
     default:
-      throw new UsageError(`unknown command '${command ?? ''}' (gate | plan-summary | outputs | validate)`);
+      throw new UsageError(
+        `unknown command '${command ?? ''}' (gate | plan-summary | outputs | drift | validate)`,
+      );
   }
 }
 

@@ -150,6 +150,7 @@ export const ARTIFACT_FILE: Record<ArtifactKind, string> = {
   'gate-result': 'gate-result.json',
   'plan-summary': 'plan-summary.json',
   'terraform-outputs': 'terraform-outputs.json',
+  drift: 'drift.json',
 };
 
 // ---- results -----------------------------------------------------------------------------------------

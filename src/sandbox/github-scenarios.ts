@@ -5,6 +5,7 @@
 // the bot reads from the stand-in is exactly what it would read from GitHub.
 import { zipSync, strToU8 } from 'fflate';
 import { buildGateResult, parseConftest, parseTrivy } from '../artifacts/gate-result.js';
+import { summariseDrift } from '../artifacts/drift.js';
 import { summarisePlan } from '../artifacts/plan-summary.js';
 import { collectOutputs } from '../artifacts/outputs.js';
 import type {
@@ -158,9 +159,79 @@ export function trivyFindings(): string {
   });
 }
 
+/**
+ * `terraform show -json` of a refresh-only plan of the AWS stack that found drift (drift.yaml): a security
+ * group opened by hand in the console and a log group deleted outside Terraform. Values are in it, as in
+ * the real plan; the converter keeps only names.
+ */
+export function syntheticDriftPlan(environment: DeployEnvironment): unknown {
+  const drift = (address: string, type: string, actions: string[], before: unknown, after: unknown) => ({
+    address,
+    mode: 'managed',
+    type,
+    name: address.split('.').at(-1),
+    change: { actions, before, after },
+  });
+  return {
+    format_version: '1.2',
+    terraform_version: '1.15.9',
+    resource_drift: [
+      drift(
+        'aws_security_group.eks_nodes',
+        'aws_security_group',
+        ['update'],
+        {
+          id: 'sg-0a1b2c3d',
+          ingress: [{ from_port: 443, cidr_blocks: ['10.0.0.0/16'] }],
+          tags: { env: environment },
+        },
+        {
+          id: 'sg-0a1b2c3d',
+          ingress: [
+            { from_port: 443, cidr_blocks: ['10.0.0.0/16'] },
+            { from_port: 22, cidr_blocks: ['0.0.0.0/0'] },
+          ],
+          tags: { env: environment, 'edited-by': 'console' },
+        },
+      ),
+      drift(
+        'aws_cloudwatch_log_group.eks',
+        'aws_cloudwatch_log_group',
+        ['delete'],
+        { name: `/eks/${environment}` },
+        null,
+      ),
+      drift('aws_instance.this', 'aws_instance', ['no-op'], { id: 'i-0123' }, { id: 'i-0123' }),
+    ],
+    resource_changes: [],
+  };
+}
+
+/** The drift artifact of a drift.yaml job that found the drift above (the real converter, exit code 2). */
+export const driftFound = (ctx: ArtifactContext): unknown => {
+  const [, cloud, environment] = ctx.name.split('-') as [string, DeployCloud, DeployEnvironment];
+  return summariseDrift(syntheticDriftPlan(environment), {
+    cloud,
+    environment,
+    exitCode: 2,
+    checkedAt: ctx.uploadedAt,
+    run: ctx.run,
+  });
+};
+
 /** What the workflow would upload under `ctx.name`: a passing gate, the plan summary, the outputs. */
 export function defaultArtifactJson(ctx: ArtifactContext): unknown {
   const parts = ctx.name.split('-');
+  if (ctx.name.startsWith('drift-')) {
+    // drift.yaml found nothing: exit code 0.
+    return summariseDrift(undefined, {
+      cloud: parts[1] as DeployCloud,
+      environment: parts[2] as DeployEnvironment,
+      exitCode: 0,
+      checkedAt: ctx.uploadedAt,
+      run: ctx.run,
+    });
+  }
   if (ctx.name.startsWith('plan-summary-') || ctx.name.startsWith('terraform-outputs-')) {
     const environment = parts.at(-1) as DeployEnvironment;
     const cloud = parts.at(-2) as DeployCloud;
@@ -223,7 +294,9 @@ const fileFor = (name: string): string =>
       ? 'plan-summary.json'
       : name.startsWith('terraform-outputs-')
         ? 'terraform-outputs.json'
-        : 'README.txt';
+        : name.startsWith('drift-')
+          ? 'drift.json'
+          : 'README.txt';
 
 // ---- ready-made scenarios ------------------------------------------------------------------------------
 
@@ -342,6 +415,27 @@ export const SCENARIOS = {
     artifacts: { 'gate-conftest-all-all': { json: conftestFailed } },
   },
   // ---- end of the sandbox scenario ----
+  // ---- drift.yaml runs (GithubStandIn.startDriftRun) ----
+  'drift-in-sync': {
+    name: 'drift-in-sync',
+    description:
+      'drift check: every environment matches its Terraform state (plan -refresh-only exit code 0)',
+  },
+  'drift-dev': {
+    name: 'drift-dev',
+    description:
+      'drift check that finds drift in aws dev (a security group edited in the console, a log group deleted); prod in sync',
+    jobs: { 'aws-dev': { outputs: { plan: { code: '2' } } } },
+    artifacts: { 'drift-aws-dev': { json: driftFound } },
+  },
+  'drift-broken': {
+    name: 'drift-broken',
+    description: 'drift check whose aws dev artifact is malformed and whose aws prod artifact is missing',
+    artifacts: {
+      'drift-aws-dev': { raw: '{"schemaVersion":1,"cloud":"aws","environment":"dev","status":"drifted"' },
+      'drift-aws-prod': { omit: true },
+    },
+  },
 } satisfies Record<string, Scenario>;
 
 export type ScenarioName = keyof typeof SCENARIOS;

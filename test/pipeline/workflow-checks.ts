@@ -1,4 +1,5 @@
-// Checks that hold .github/workflows/terraform.yaml to its promises. Each check returns the list of
+// Checks that hold .github/workflows/terraform.yaml (and drift.yaml: checkDriftWorkflow and the generic
+// checks of permissions, pins, runtimes, scripts and variable scopes) to their promises. Each check returns the list of
 // violations (empty = kept), so a test can also feed it a mutated workflow and see it object.
 //
 // Some checks simulate a run: for given inputs and repository variables, which jobs run and which artifact
@@ -495,16 +496,20 @@ export function checkProdApplyGuarded(wf: Workflow): string[] {
 /** A run step that reads this run from the Actions API (its creation time, for the apply deadlines). */
 const READS_OWN_RUN =
   /\$\{?GITHUB_API_URL\}?\/repos\/\$\{?GITHUB_REPOSITORY\}?\/actions\/runs\/\$\{?GITHUB_RUN_ID\b/;
+/** A run step that lists a workflow's runs of this repository (drift.yaml: is a deploy in progress?). */
+const READS_WORKFLOW_RUNS =
+  /\$\{?GITHUB_API_URL\}?\/repos\/\$\{?GITHUB_REPOSITORY\}?\/actions\/workflows\/[\w.-]+\/runs\b/;
 
 /**
  * What a job may hold: contents: read if it checks out, id-token: write if it authenticates by OIDC,
- * actions: read if a step reads this run from the Actions API.
+ * actions: read if a step reads this run, or a workflow's runs, from the Actions API.
  */
 export function allowedPermissions(job: Job): Record<string, string> {
   const allowed: Record<string, string> = {};
   if (stepsOf(job).some((s) => actionOf(s) === 'actions/checkout')) allowed.contents = 'read';
   if (usesOidc(job)) allowed['id-token'] = 'write';
-  if (stepsOf(job).some((s) => READS_OWN_RUN.test(s.run ?? ''))) allowed.actions = 'read';
+  if (stepsOf(job).some((s) => READS_OWN_RUN.test(s.run ?? '') || READS_WORKFLOW_RUNS.test(s.run ?? '')))
+    allowed.actions = 'read';
   return allowed;
 }
 
@@ -941,6 +946,107 @@ export function checkVariableScopes(wf: Workflow, scopes: Record<string, Variabl
           `${id}: reads ${name}, which may be stored on Environment ${scope}, but the job runs ${environment ? `in Environment ${environment}` : 'without an environment'}`,
         );
     }
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// drift.yaml
+// ---------------------------------------------------------------------------------------------------------
+
+/** `drift-<cloud>-<environment>`, the artifact the bot reads (schemas/drift.schema.json). */
+const DRIFT_ARTIFACT = /^drift-(aws|gcp|azure)-(dev|prod)$/;
+/** Terraform subcommands that write: a drift check may run none of them. */
+const TERRAFORM_WRITES =
+  /\bterraform\b[^\n]*\s(apply|destroy|import|force-unlock|taint|untaint|state\s+(rm|mv|push|replace-provider))\b/;
+
+/**
+ * The drift workflow keeps its promises: started by a schedule (and by hand), nothing else; its own
+ * concurrency group (never a terraform-<environment> group of the deploys), no cancelling; every job runs
+ * `terraform plan -refresh-only -detailed-exitcode -lock=false` and nothing that writes; converts its plan
+ * with the artifact CLI (if: always()) and deletes it; uploads exactly one `drift-<cloud>-<environment>`
+ * artifact (drift.json, if: always()), never a plan; prod reads with the read-only plan role and no
+ * environment; GCP and Azure only behind their ENABLED variables; and for each variable combination the
+ * uploads are exactly `expected(vars)`.
+ */
+export function checkDriftWorkflow(
+  wf: Workflow,
+  expected: (vars: Record<string, string>) => string[],
+): string[] {
+  const v: string[] = [];
+  const on = wf.on;
+  if (typeof on !== 'object' || on === null || Array.isArray(on)) return ['`on` must be a mapping'];
+  const triggers = Object.keys(on).sort();
+  if (JSON.stringify(triggers) !== JSON.stringify(['schedule', 'workflow_dispatch']))
+    v.push(`triggers must be schedule and workflow_dispatch, found: ${triggers.join(', ')}`);
+  const schedule = (on as Record<string, unknown>).schedule;
+  if (
+    !Array.isArray(schedule) ||
+    schedule.length === 0 ||
+    !schedule.every((c) => typeof c?.cron === 'string')
+  )
+    v.push('schedule needs at least one cron entry');
+  const c = wf.concurrency;
+  if (typeof c !== 'object' || c === undefined) v.push('workflow-level concurrency is missing');
+  else {
+    if (!c.group || /^terraform-/.test(String(c.group)))
+      v.push(`concurrency group must be its own, not a deploy group (is ${String(c.group)})`);
+    if (c['cancel-in-progress'] !== false) v.push('cancel-in-progress must be false');
+  }
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    const steps = stepsOf(job);
+    const runs = steps.map((s) => s.run ?? '');
+    const plan = runs.find((r) => /\bterraform\b[^\n]*\splan\b/.test(r));
+    if (!plan) v.push(`${id} runs no terraform plan`);
+    else {
+      for (const flag of ['-refresh-only', '-detailed-exitcode', '-lock=false'])
+        if (!plan.includes(flag)) v.push(`${id}: terraform plan without ${flag}`);
+    }
+    if (runs.some((r) => TERRAFORM_WRITES.test(r))) v.push(`${id} runs a terraform command that writes`);
+    const cli = steps.filter((s) => /src\/cli\/artifact\.ts drift\b/.test(s.run ?? ''));
+    if (cli.length !== 1) v.push(`${id} must convert its plan with \`artifact.ts drift\` once`);
+    for (const s of cli) {
+      if (typeof s.if !== 'string' || !/\balways\(\)/.test(s.if))
+        v.push(`${id}: artifact step "${s.name ?? ''}" must run if: always()`);
+      if (!/rm -f[^\n]*tfplan\.json/.test(s.run ?? '')) v.push(`${id}: the plan JSON is not deleted`);
+    }
+    const uploads = steps.filter((s) => actionOf(s) === 'actions/upload-artifact');
+    if (uploads.length !== 1) v.push(`${id} must upload exactly one artifact, uploads ${uploads.length}`);
+    for (const s of uploads) {
+      const name = String(s.with?.name ?? '');
+      const path = String(s.with?.path ?? '');
+      if (typeof s.if !== 'string' || !/\balways\(\)/.test(s.if))
+        v.push(`${id}: upload "${s.name ?? ''}" must run if: always()`);
+      if (/tfplan/.test(path)) v.push(`${id}: upload "${s.name ?? ''}" would publish a plan`);
+      if (!DRIFT_ARTIFACT.test(name)) v.push(`${id}: upload name ${name} is not drift-<cloud>-<environment>`);
+      else if (!path.endsWith(`${name}/drift.json`)) v.push(`${id}: ${name} must upload ${name}/drift.json`);
+    }
+    const text = JSON.stringify(job);
+    if (/^drift-aws-prod$/.test(String(uploads[0]?.with?.name ?? ''))) {
+      if (environmentOf(job) !== undefined) v.push(`${id}: prod is read without an environment`);
+      if (!/AWS_ROLE_ARN_PROD_PLAN/.test(text) || /AWS_ROLE_ARN_PROD\b(?!_)/.test(text))
+        v.push(`${id}: prod must use the read-only plan role (AWS_ROLE_ARN_PROD_PLAN) only`);
+    }
+    for (const [cloud, variable] of [
+      ['gcp', 'GCP_ENABLED'],
+      ['azure', 'AZURE_ENABLED'],
+    ] as const) {
+      if (
+        String(uploads[0]?.with?.name ?? '').startsWith(`drift-${cloud}-`) &&
+        !String(job.if ?? '').includes(`vars.${variable}`)
+      )
+        v.push(`${id}: ${cloud} runs only when vars.${variable} says so`);
+    }
+  }
+  for (const vars of VAR_COMBINATIONS) {
+    const got = simulate(wf, {}, vars)
+      .uploads.map((u) => u.name)
+      .sort();
+    const want = [...expected(vars)].sort();
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      v.push(
+        `with vars ${JSON.stringify(vars)} the uploads are ${got.join(', ')}, expected ${want.join(', ')}`,
+      );
   }
   return v;
 }

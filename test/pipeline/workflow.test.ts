@@ -11,6 +11,7 @@ import {
   checkArtifacts,
   checkConcurrency,
   checkDispatchOnly,
+  checkDriftWorkflow,
   checkFreightOverlay,
   checkNodeRuntimes,
   checkPermissions,
@@ -31,6 +32,7 @@ import {
   type VariableScope,
   type Workflow,
 } from './workflow-checks.js';
+import { DRIFT_TARGETS, driftArtifactName } from '../../src/domain/drift.js';
 
 const workflowFile = path.join(repoRoot, '.github', 'workflows', 'terraform.yaml');
 const { raw, wf: original } = loadWorkflow(workflowFile);
@@ -624,11 +626,130 @@ describe('actionlint', () => {
   run(
     `is clean, shellcheck included when installed (${existsSync(actionlint) ? actionlint : 'not built: npm run tools:install'})`,
     () => {
-      const out = execFileSync(actionlint, ['-no-color', '-pyflakes=', workflowFile], {
+      const out = execFileSync(actionlint, ['-no-color', '-pyflakes=', workflowFile, driftFile], {
         cwd: repoRoot,
         encoding: 'utf8',
       });
       expect(out).toBe('');
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// .github/workflows/drift.yaml: the same generic promises (pins, runtimes, permissions, scripts, variable
+// scopes) and its own (checkDriftWorkflow), each with a negative test.
+// ---------------------------------------------------------------------------------------------------------
+
+const driftFile = path.join(repoRoot, '.github', 'workflows', 'drift.yaml');
+const { raw: driftRaw, wf: driftOriginal } = loadWorkflow(driftFile);
+const freshDrift = (): Workflow => structuredClone(driftOriginal);
+/** What the bot reads (src/domain/drift.ts DRIFT_TARGETS): aws dev and prod always, gcp/azure when enabled. */
+const driftUploads = (vars: Record<string, string>): string[] =>
+  DRIFT_TARGETS.filter((t) => !t.enabledBy || vars[t.enabledBy] === 'true').map(driftArtifactName);
+
+describe('drift.yaml: scheduled refresh-only plans, one drift artifact per environment', () => {
+  it('holds: schedule + dispatch, own concurrency group, -refresh-only -detailed-exitcode -lock=false, the uploads the bot reads', () => {
+    expect(checkDriftWorkflow(driftOriginal, driftUploads)).toEqual([]);
+    expect(driftUploads({})).toEqual(['drift-aws-dev', 'drift-aws-prod']);
+  });
+
+  it('pins every action to the SHAs terraform.yaml uses, all on Node 24', () => {
+    expect(checkPinnedActions(driftRaw, driftOriginal, REVIEWED_PINS)).toEqual([]);
+    expect(checkNodeRuntimes(driftOriginal, ACTION_RUNTIMES)).toEqual([]);
+    const other = driftRaw.replace(
+      `actions/checkout@${REVIEWED_PINS['actions/checkout']![0]}`,
+      'actions/checkout@v6',
+    );
+    expect(checkPinnedActions(other, parseWorkflow(other), REVIEWED_PINS)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/actions\/checkout is not pinned by a full commit SHA/)]),
+    );
+    expect(checkNodeRuntimes(driftOriginal, { ...ACTION_RUNTIMES, 'actions/setup-node': 'node20' })).toEqual([
+      'actions/setup-node runs on node20, which runners no longer have',
+    ]);
+  });
+
+  it('grants nothing at workflow level and each job exactly what it uses', () => {
+    expect(checkPermissions(driftOriginal)).toEqual([]);
+    expect(driftOriginal.permissions).toEqual({});
+    // actions: read only where a job asks whether a deploy is in progress (aws dev and prod).
+    expect(
+      Object.entries(driftOriginal.jobs)
+        .filter(([, j]) => (j.permissions as Record<string, string>).actions === 'read')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['aws-dev', 'aws-prod']);
+    const wf = freshDrift();
+    (job(wf, 'gcp-dev').permissions as Record<string, string>).actions = 'read';
+    (job(wf, 'aws-prod').permissions as Record<string, string>).contents = 'write';
+    expect(checkPermissions(wf)).toEqual([
+      'aws-prod: contents must be read, is write',
+      'gcp-dev: actions: read is not used by the job',
+    ]);
+  });
+
+  it('keeps scripts free of expressions and reads each variable where it can be stored', () => {
+    expect(checkRunScripts(driftOriginal)).toEqual([]);
+    expect(checkVariableScopes(driftOriginal, VARIABLE_SCOPES)).toEqual([]);
+    const wf = freshDrift();
+    job(wf, 'aws-prod').env = { ...job(wf, 'aws-prod').env, ROLE: '${{ vars.AWS_ROLE_ARN_PROD }}' };
+    expect(checkVariableScopes(wf, VARIABLE_SCOPES)).toEqual([
+      'aws-prod: reads vars.AWS_ROLE_ARN_PROD, which may be stored on Environment prod, but the job runs without an environment',
+    ]);
+  });
+
+  it('rejects another trigger, a shared deploy concurrency group and cancelling', () => {
+    const wf = freshDrift();
+    (wf.on as Record<string, unknown>).push = { branches: ['main'] };
+    wf.concurrency = { group: 'terraform-dev', 'cancel-in-progress': true };
+    expect(checkDriftWorkflow(wf, driftUploads)).toEqual([
+      'triggers must be schedule and workflow_dispatch, found: push, schedule, workflow_dispatch',
+      'concurrency group must be its own, not a deploy group (is terraform-dev)',
+      'cancel-in-progress must be false',
+    ]);
+  });
+
+  it('rejects a plan that is not refresh-only, takes the lock or writes, and a check without the CLI', () => {
+    const wf = freshDrift();
+    const plan = stepNamed(job(wf, 'aws-dev'), /^terraform plan/);
+    plan.run = plan.run!.replace(' -refresh-only', '').replace(' -lock=false', '');
+    plan.run += '\nterraform -chdir="$TF_DIR" apply -auto-approve "$RUNNER_TEMP/tfplan"\n';
+    const cli = stepNamed(job(wf, 'aws-prod'), /^Drift artifact/);
+    cli.if = undefined;
+    cli.run = cli.run!.replace(/rm -f[^\n]*/, '');
+    expect(checkDriftWorkflow(wf, driftUploads)).toEqual([
+      'aws-dev: terraform plan without -refresh-only',
+      'aws-dev: terraform plan without -lock=false',
+      'aws-dev runs a terraform command that writes',
+      'aws-prod: artifact step "Drift artifact" must run if: always()',
+      'aws-prod: the plan JSON is not deleted',
+    ]);
+  });
+
+  it('rejects uploading the plan, an upload without always(), the wrong role for prod and an ungated cloud', () => {
+    const wf = freshDrift();
+    const upload = stepNamed(job(wf, 'aws-dev'), /^Upload drift-aws-dev/);
+    upload.with = { ...upload.with, path: '${{ runner.temp }}/tfplan.json' };
+    upload.if = undefined;
+    const auth = stepNamed(job(wf, 'aws-prod'), /^AWS credentials/);
+    auth.with = { ...auth.with, 'role-to-assume': '${{ vars.AWS_ROLE_ARN_PROD }}' };
+    job(wf, 'gcp-dev').if = undefined;
+    expect(checkDriftWorkflow(wf, driftUploads)).toEqual([
+      'aws-dev: upload "Upload drift-aws-dev" must run if: always()',
+      'aws-dev: upload "Upload drift-aws-dev" would publish a plan',
+      'aws-dev: drift-aws-dev must upload drift-aws-dev/drift.json',
+      'aws-prod: prod must use the read-only plan role (AWS_ROLE_ARN_PROD_PLAN) only',
+      'gcp-dev: gcp runs only when vars.GCP_ENABLED says so',
+      'with vars {} the uploads are drift-aws-dev, drift-aws-prod, drift-gcp-dev, expected drift-aws-dev, drift-aws-prod',
+    ]);
+  });
+
+  it('every job has a timeout, and prod reads without an environment while dev declares its own', () => {
+    for (const [id, j] of Object.entries(driftOriginal.jobs))
+      expect([id, typeof j['timeout-minutes']]).toEqual([id, 'number']);
+    expect(job(driftOriginal, 'aws-prod').environment).toBeUndefined();
+    expect(job(driftOriginal, 'aws-dev').environment).toEqual({ name: 'dev' });
+    const wf = freshDrift();
+    job(wf, 'aws-prod').environment = 'prod';
+    expect(checkDriftWorkflow(wf, driftUploads)).toEqual(['aws-prod: prod is read without an environment']);
+  });
 });
