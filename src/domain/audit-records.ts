@@ -63,6 +63,11 @@ function eventRecord(event: CardEvent): AuditRecord {
         target: event.freight.alias ?? event.freight.name,
         outcome: 'info',
         detail: `The request was resolved to freight ${piece(freightLabel(event.freight))}.`,
+        facts: {
+          freight: event.freight.name,
+          ...(event.freight.commits[0] ? { commit: event.freight.commits[0].id } : {}),
+          commitAt: event.freight.createdAt,
+        },
       };
     case 'PromotionRejected':
       return {
@@ -81,6 +86,7 @@ function eventRecord(event: CardEvent): AuditRecord {
         target: event.promotionName,
         outcome: 'info',
         detail: `Kargo Promotion ${event.promotionName} was created for stage ${event.stage} with freight ${event.freightName.slice(0, 7)}.`,
+        facts: { freight: event.freightName },
       };
     case 'PromotionPhaseChanged':
       return {
@@ -90,6 +96,7 @@ function eventRecord(event: CardEvent): AuditRecord {
         target: event.promotionName,
         outcome: PHASE_OUTCOME[event.phase],
         detail: `Promotion ${event.promotionName} ${PHASE_SENTENCE[event.phase]}${event.message ? `: ${piece(event.message)}` : '.'}`,
+        facts: { phase: event.phase },
       };
     case 'PromotionStepChanged':
       return {

@@ -21,4 +21,18 @@ export interface AuditRecord {
   /** Where: the Slack channel the command came from, when there is one. */
   channelId?: string;
   cardId?: string;
+  /** Machine-readable facts the delivery metrics read (src/domain/dora.ts); only on the records below. */
+  facts?: AuditFacts;
+}
+
+/**
+ * `promotion.phase`: the Promotion's phase. `freight.resolved`: the freight and when its commit entered the
+ * pipeline — the Freight's creation by Kargo's Warehouse (Kargo records no commit timestamp; the Warehouse
+ * makes the Freight within its discovery interval of the push). `promotion.created`: the freight.
+ */
+export interface AuditFacts {
+  phase?: string;
+  freight?: string;
+  commit?: string;
+  commitAt?: string;
 }
