@@ -15,9 +15,17 @@
 //   rotate on use. GitHub documents client_secret as required for a refresh; tokens from the device flow
 //   are refreshed without it by public clients (unconfirmed: set GITHUB_APP_CLIENT_SECRET to send it).
 //
+// HTTP goes through @octokit/oauth-methods (see GithubDeviceFlow for why not @octokit/auth-oauth-device).
 // The device code is a credential until it expires: it is kept encrypted (TokenCipher) in Redis, never in a
 // job's data, never in a log. Responses are parsed field by field; bodies are never logged.
 import { randomBytes } from 'node:crypto';
+import {
+  createDeviceCode,
+  exchangeDeviceCode,
+  refreshToken as refreshUserToken,
+} from '@octokit/oauth-methods';
+import { request as octokitRequest } from '@octokit/request';
+import { RequestError } from '@octokit/request-error';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -93,27 +101,43 @@ const tokenSchema = z.object({
 
 const errorSchema = z.object({ error: z.string(), interval: z.number().optional() });
 
+/**
+ * GitHub's device-flow endpoints through @octokit/oauth-methods (the requests, the OAuth base URL of
+ * github.com, GHE.com and GHES, and OAuth errors as RequestError). Not @octokit/auth-oauth-device: its
+ * `auth()` waits for the user inside one process (setTimeout between polls for up to 15 minutes), so a
+ * worker restart loses the link and a job holds its slot meanwhile, and after `slow_down` it waits
+ * `interval + 7` once without keeping the grown interval that RFC 8628 §3.5 asks for. Here each poll is
+ * one call, scheduled as a delayed job by DeviceLinks.
+ */
 export class GithubDeviceFlow {
-  private readonly fetch: typeof fetch;
   private readonly now: () => Date;
 
   constructor(private readonly options: DeviceFlowOptions) {
     if (!options.clientId) throw new Error('GithubDeviceFlow: clientId (GITHUB_APP_CLIENT_ID) is required');
-    this.fetch = options.fetch ?? fetch;
     this.now = options.now ?? (() => new Date());
   }
 
   /** Step 1. Throws DeviceFlowError (never with a secret in its message). */
   async requestCode(): Promise<DeviceCode> {
-    const body = await this.post('/login/device/code', { client_id: this.options.clientId });
-    const parsed = codeSchema.safeParse(body);
-    if (!parsed.success) {
-      const error = errorSchema.safeParse(body);
+    let body: unknown;
+    try {
+      ({ data: body } = await createDeviceCode({
+        clientType: 'github-app',
+        clientId: this.options.clientId,
+        request: this.request(),
+      }));
+    } catch (error) {
+      const failure = describeFailure(error);
       throw new DeviceFlowError(
-        `GitHub refused to start the device flow (${error.success ? error.data.error : 'unexpected answer'})`,
-        true,
+        failure.oauthError
+          ? `GitHub refused to start the device flow (${failure.oauthError})`
+          : `GitHub could not start the device flow (${failure.detail})`,
+        failure.permanent,
       );
     }
+    const parsed = codeSchema.safeParse(body);
+    if (!parsed.success)
+      throw new DeviceFlowError('GitHub refused to start the device flow (unexpected answer)', true);
     return {
       deviceCode: parsed.data.device_code,
       userCode: parsed.data.user_code,
@@ -127,30 +151,33 @@ export class GithubDeviceFlow {
   async poll(deviceCode: string, interval: number): Promise<DevicePoll> {
     let body: unknown;
     try {
-      body = await this.post('/login/oauth/access_token', {
-        client_id: this.options.clientId,
-        device_code: deviceCode,
-        grant_type: DEVICE_GRANT_TYPE,
-      });
+      ({ data: body } = await exchangeDeviceCode({
+        clientType: 'github-app',
+        clientId: this.options.clientId,
+        code: deviceCode,
+        request: this.request(),
+      }));
     } catch (error) {
-      return { kind: 'failed', error: (error as Error).message, permanent: false };
+      const failure = describeFailure(error);
+      switch (failure.oauthError) {
+        case undefined:
+          return { kind: 'failed', error: failure.detail, permanent: false };
+        case 'authorization_pending':
+          return { kind: 'pending' };
+        case 'slow_down':
+          return { kind: 'slow-down', interval: failure.interval ?? interval + 5 };
+        case 'expired_token':
+          return { kind: 'expired' };
+        case 'access_denied':
+          return { kind: 'denied' };
+        default:
+          return { kind: 'failed', error: failure.oauthError, permanent: true };
+      }
     }
     const tokens = this.tokensFrom(body);
-    if (tokens) return { kind: 'tokens', tokens };
-    const error = errorSchema.safeParse(body);
-    if (!error.success) return { kind: 'failed', error: 'unexpected answer from GitHub', permanent: false };
-    switch (error.data.error) {
-      case 'authorization_pending':
-        return { kind: 'pending' };
-      case 'slow_down':
-        return { kind: 'slow-down', interval: error.data.interval ?? interval + 5 };
-      case 'expired_token':
-        return { kind: 'expired' };
-      case 'access_denied':
-        return { kind: 'denied' };
-      default:
-        return { kind: 'failed', error: error.data.error, permanent: true };
-    }
+    return tokens
+      ? { kind: 'tokens', tokens }
+      : { kind: 'failed', error: 'unexpected answer from GitHub', permanent: false };
   }
 
   /** Refresh: a new access token and a new refresh token (the old ones stop working). */
@@ -158,20 +185,23 @@ export class GithubDeviceFlow {
     return async (refreshToken) => {
       let body: unknown;
       try {
-        body = await this.post('/login/oauth/access_token', {
-          client_id: this.options.clientId,
-          grant_type: 'refresh_token',
-          refresh_token: refreshToken,
-          ...(this.options.clientSecret ? { client_secret: this.options.clientSecret } : {}),
-        });
+        ({ data: body } = await refreshUserToken({
+          clientType: 'github-app',
+          clientId: this.options.clientId,
+          // GitHub documents the secret as required for a refresh; public clients refresh without it.
+          clientSecret: this.options.clientSecret as string,
+          refreshToken,
+          request: this.request(),
+        }));
       } catch (error) {
-        return { ok: false, error: (error as Error).message, permanent: false };
+        const failure = describeFailure(error);
+        return failure.oauthError
+          ? { ok: false, error: failure.oauthError, permanent: true }
+          : { ok: false, error: failure.detail, permanent: false };
       }
       const tokens = this.tokensFrom(body);
       if (tokens) return { ok: true, tokens };
-      const error = errorSchema.safeParse(body);
-      const code = error.success ? error.data.error : 'unexpected answer from GitHub';
-      return { ok: false, error: code, permanent: error.success };
+      return { ok: false, error: 'unexpected answer from GitHub', permanent: false };
     };
   }
 
@@ -190,27 +220,56 @@ export class GithubDeviceFlow {
     return tokens;
   }
 
-  /** A form POST with Accept: application/json; the body is returned, never logged. */
-  private async post(path: string, params: Record<string, string>): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await this.fetch(`${this.options.webUrl}${path}`, {
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(params).toString(),
+  /**
+   * A request function for one call, with its own timeout. oauth-methods derives the OAuth host from the
+   * REST base URL: api.github.com → github.com, otherwise the base URL without `/api/v3`; so the web URL
+   * itself is given, except for github.com.
+   */
+  private request(): typeof octokitRequest {
+    const webUrl = this.options.webUrl.replace(/\/+$/, '');
+    return octokitRequest.defaults({
+      baseUrl: webUrl === 'https://github.com' ? 'https://api.github.com' : webUrl,
+      headers: { 'user-agent': 'gitops-infra-pipeline-chatops' },
+      request: {
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
-    } catch (error) {
-      throw new DeviceFlowError(`GitHub could not be reached (${(error as Error).name})`, false);
-    }
-    const text = await res.text();
-    if (res.status >= 500) throw new DeviceFlowError(`GitHub answered ${res.status}`, false);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new DeviceFlowError(`GitHub answered ${res.status} without JSON`, res.status < 500);
-    }
+      },
+    });
   }
+}
+
+interface FailureDescription {
+  /** The OAuth `error` code GitHub answered with (`authorization_pending`, `bad_refresh_token`, ...). */
+  oauthError?: string;
+  /** `interval` of a slow_down answer. */
+  interval?: number;
+  /** Asking again cannot help. */
+  permanent: boolean;
+  /** For logs and the user: status or error name, never a body or a credential. */
+  detail: string;
+}
+
+/** What went wrong in a call to GitHub's OAuth endpoints; bodies are read field by field, never logged. */
+function describeFailure(error: unknown): FailureDescription {
+  if (error instanceof RequestError) {
+    const oauth = errorSchema.safeParse(error.response?.data);
+    if (oauth.success)
+      return {
+        oauthError: oauth.data.error,
+        ...(oauth.data.interval !== undefined ? { interval: oauth.data.interval } : {}),
+        permanent: true,
+        detail: oauth.data.error,
+      };
+    // No OAuth error in the body: a server error or an unreachable host (status 500 from @octokit/request
+    // when fetch itself failed) can pass; another 4xx will not.
+    const status = error.status;
+    return {
+      permanent: status >= 400 && status < 500,
+      detail:
+        status >= 500 ? `GitHub answered ${status} or could not be reached` : `GitHub answered ${status}`,
+    };
+  }
+  return { permanent: false, detail: (error as Error).name || 'error' };
 }
 
 // ---------------------------------------------------------------------------------------------------
