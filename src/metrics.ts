@@ -1,5 +1,5 @@
 // Prometheus metrics served on /metrics by both processes.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -10,6 +10,49 @@ export interface Metrics {
   refusedRequests: Counter<'route' | 'reason'>;
   promotions: Counter<'environment' | 'outcome'>;
   kubernetesRequests: Counter<'verb'>;
+  /** Delivery metrics of prod from the audit stream, per window `7d|30d|90d` (src/audit/delivery.ts). */
+  dora: DoraGauges;
+}
+
+export interface DoraGauges {
+  deployments: Gauge<'window'>;
+  deploymentsPerDay: Gauge<'window'>;
+  leadTimeSeconds: Gauge<'window'>;
+  changeFailureRatio: Gauge<'window'>;
+  timeToRestoreSeconds: Gauge<'window'>;
+  refreshedAt: Gauge;
+}
+
+function doraGauges(registry: Registry): DoraGauges {
+  const gauge = (name: string, help: string): Gauge<'window'> =>
+    new Gauge({ name, help, labelNames: ['window'], registers: [registry] });
+  return {
+    deployments: gauge(
+      'chatops_dora_deployments',
+      'Successful prod promotions in the window (deployment count).',
+    ),
+    deploymentsPerDay: gauge(
+      'chatops_dora_deployments_per_day',
+      'Deployment frequency: successful prod promotions per day over the window.',
+    ),
+    leadTimeSeconds: gauge(
+      'chatops_dora_lead_time_seconds',
+      'Median lead time of the window, from the freight entering the pipeline to prod success (absent without data).',
+    ),
+    changeFailureRatio: gauge(
+      'chatops_dora_change_failure_ratio',
+      'Failed (Failed/Errored) ÷ finished prod promotions in the window; aborts and rejected approvals not counted (absent without data).',
+    ),
+    timeToRestoreSeconds: gauge(
+      'chatops_dora_time_to_restore_seconds',
+      'Median time from a failed prod promotion to the next successful one, over incidents restored in the window (absent without data).',
+    ),
+    refreshedAt: new Gauge({
+      name: 'chatops_dora_last_refresh_timestamp_seconds',
+      help: 'When the delivery metrics were last computed from the audit stream (Unix time; 0 = never in this process).',
+      registers: [registry],
+    }),
+  };
 }
 
 export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
@@ -61,5 +104,6 @@ export function createMetrics(process: 'web' | 'worker' | 'all'): Metrics {
       labelNames: ['route', 'reason'],
       registers: [registry],
     }),
+    dora: doraGauges(registry),
   };
 }

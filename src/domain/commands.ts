@@ -4,14 +4,20 @@
 import { ENVIRONMENTS } from './types.js';
 import type { Environment } from './types.js';
 
-export type SlashCommand = '/freight' | '/promote' | '/approve' | '/unlock' | '/cancel';
+export type SlashCommand = '/freight' | '/promote' | '/approve' | '/unlock' | '/cancel' | '/drift' | '/stats';
 export const SLASH_COMMANDS: readonly SlashCommand[] = [
   '/freight',
   '/promote',
   '/approve',
   '/unlock',
   '/cancel',
+  '/drift',
+  '/stats',
 ];
+
+/** The windows `/stats` reports on, in days. */
+export type StatsWindow = 7 | 30 | 90;
+export const STATS_WINDOWS: readonly StatsWindow[] = [7, 30, 90];
 
 export type FreightSelector = { by: 'latest' } | { by: 'alias' | 'name'; value: string };
 
@@ -25,7 +31,11 @@ export type ParsedCommand =
   | { kind: 'approve-link' }
   | { kind: 'unlock'; environment: Environment }
   /** Stop a promotion: by promotion name, card id or freight alias, with an optional reason. */
-  | { kind: 'cancel'; target: string; reason?: string };
+  | { kind: 'cancel'; target: string; reason?: string }
+  /** The latest drift check, of one environment or (without) of both. */
+  | { kind: 'drift'; environment?: Environment }
+  /** Delivery metrics of prod over the last `days`. */
+  | { kind: 'stats'; days: StatsWindow };
 
 export type ParseResult = { ok: true; command: ParsedCommand } | { ok: false; message: string };
 
@@ -40,6 +50,8 @@ const USAGE: Readonly<Record<SlashCommand, string>> = {
   '/unlock': 'Usage: /unlock dev|prod\nExample: /unlock dev',
   '/cancel':
     'Usage: /cancel <promotion | freight alias> [reason]\nExample: /cancel frozen-tauntaun wrong freight, prod change freeze',
+  '/drift': 'Usage: /drift [dev|prod]\nExample: /drift prod',
+  '/stats': 'Usage: /stats [7d|30d|90d]\nExample: /stats 90d',
 };
 
 const HELP: Readonly<Record<SlashCommand, string>> = {
@@ -57,6 +69,12 @@ const HELP: Readonly<Record<SlashCommand, string>> = {
   '/cancel':
     'Stops a promotion that is pending, running or waiting for approval: Kargo aborts it and its GitHub run is cancelled ' +
     '(or its waiting deployment rejected). Its requester or an approver of the environment can do this.',
+  '/drift':
+    'Shows the latest drift check (every 6 hours): whether dev and prod still match their Terraform state, and what was ' +
+    'changed or deleted outside Terraform, by action, with a link to the run. Only you see it.',
+  '/stats':
+    'Delivery metrics of prod from the audit trail, over the last 30 days unless you say 7d or 90d: deployment ' +
+    'frequency, lead time from commit to prod, change failure rate, time to restore, and deployments per week. Only you see it.',
 };
 
 export const usage = (command: SlashCommand): string => USAGE[command];
@@ -82,6 +100,10 @@ export function parseCommand(command: SlashCommand, text: string): ParseResult {
       return parseUnlock(words);
     case '/cancel':
       return parseCancel(words);
+    case '/drift':
+      return parseDrift(words);
+    case '/stats':
+      return parseStats(words);
   }
 }
 
@@ -110,6 +132,10 @@ export function formatCommand(command: ParsedCommand): { command: SlashCommand; 
       return { command: '/unlock', text: command.environment };
     case 'cancel':
       return { command: '/cancel', text: [command.target, command.reason].filter(Boolean).join(' ') };
+    case 'drift':
+      return { command: '/drift', text: command.environment ?? '' };
+    case 'stats':
+      return { command: '/stats', text: `${command.days}d` };
   }
 }
 
@@ -196,6 +222,25 @@ function parseCancel(words: string[]): ParseResult {
   if (reason.length > MAX_REASON)
     return fail(`Keep the reason under ${MAX_REASON} characters.`, usage('/cancel'));
   return ok({ kind: 'cancel', target: name, ...(reason ? { reason } : {}) });
+}
+
+function parseDrift(words: string[]): ParseResult {
+  if (words.length === 0) return ok({ kind: 'drift' });
+  if (words.length > 1) return fail(`Too many words: ${quote(words.slice(1).join(' '))}.`, usage('/drift'));
+  const environment = asEnvironment(words[0] ?? '');
+  if (!environment)
+    return fail(`${quote(words[0] ?? '')} is not an environment: use dev or prod.`, usage('/drift'));
+  return ok({ kind: 'drift', environment });
+}
+
+function parseStats(words: string[]): ParseResult {
+  if (words.length === 0) return ok({ kind: 'stats', days: 30 });
+  if (words.length > 1) return fail(`Too many words: ${quote(words.slice(1).join(' '))}.`, usage('/stats'));
+  const days = Number(/^(\d+)d?$/i.exec(words[0] ?? '')?.[1]);
+  const window = STATS_WINDOWS.find((w) => w === days);
+  if (!window)
+    return fail(`I can show the last 7d, 30d or 90d, not ${quote(words[0] ?? '')}.`, usage('/stats'));
+  return ok({ kind: 'stats', days: window });
 }
 
 // ---------------------------------------------------------------------------------------------------

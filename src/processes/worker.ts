@@ -41,6 +41,11 @@ import { githubRunStatus } from '../worker/run-status.js';
 import { createResponder } from '../worker/responder.js';
 import { createCardPublisher } from '../worker/card-publisher.js';
 import { processCancel } from '../worker/cancel.js';
+import { processCardDetails } from '../worker/card-details.js';
+import { processDrift } from '../worker/drift.js';
+import { processStats } from '../worker/stats.js';
+import { startDriftFollower, type DriftFollowerOptions } from '../drift/follower.js';
+import { DeliveryMetrics } from '../audit/delivery.js';
 import { finalizeFailedJob } from '../worker/finalize.js';
 import { startCommandLanes, type LaneHandlers } from '../worker/lanes.js';
 import { Outages } from '../worker/outages.js';
@@ -71,6 +76,10 @@ export interface WorkerOptions {
   artifactBackoffMs?: number;
   /** Pace of each Slack channel queue (default one message per second, Slack's documented rate). */
   slackLimiter?: { max: number; duration: number };
+  /** Drift polling and artifact retries (tests make them fast; src/drift/follower.ts has the defaults). */
+  drift?: Pick<DriftFollowerOptions, 'pollEveryMs' | 'artifactBackoffMs'>;
+  /** How often the delivery metrics are read from the audit stream (ms). Default 5 minutes. */
+  deliveryRefreshMs?: number;
 }
 
 /** Without GitHub credentials the bot cannot tell whether a run holds the lock: /unlock fails closed. */
@@ -180,6 +189,20 @@ export async function startWorker(
   });
   const cards = new CardService(store, auditLog, publisher);
   const responder = createResponder(logger);
+  // Drift runs (drift.yaml) follow no card: their own follower, fed by the webhook router (src/drift/).
+  const drift = startDriftFollower({
+    config,
+    redis,
+    prefix,
+    logger,
+    notifier,
+    audit: auditLog,
+    ttlSeconds: retention.cardSeconds,
+    ...options.drift,
+  });
+  // Delivery metrics (DORA) from the audit stream: Prometheus gauges refreshed periodically, and /stats.
+  const delivery = new DeliveryMetrics({ audit: auditLog, gauges: metrics.dora, logger });
+  delivery.start(options.deliveryRefreshMs ?? 5 * 60_000);
   const outages = new Outages({
     redis,
     prefix,
@@ -294,6 +317,8 @@ export async function startWorker(
           return processApproveAction(data, approveDeps);
         case 'reject-submission':
           return processRejectSubmission(data, approveDeps);
+        case 'card-details':
+          return processCardDetails(data, { store, responder, logger });
         case 'cancel':
           return processCancel(data, {
             store,
@@ -307,6 +332,10 @@ export async function startWorker(
             cardLink: cardUrl,
             logger,
           });
+        case 'drift':
+          return processDrift(data, { drift, responder });
+        case 'stats':
+          return processStats(data, { delivery, responder });
       }
     },
     finalize: (data, error) =>
@@ -346,6 +375,7 @@ export async function startWorker(
     ...(options.pollSchedule ? { schedule: options.pollSchedule } : {}),
     ...(options.artifactBackoffMs ? { artifactBackoffMs: options.artifactBackoffMs } : {}),
     onDelivery: (event, payload, deliveryId) => approvalStack.onDelivery(event, payload, deliveryId),
+    drift,
   });
 
   await notifier.start();
@@ -384,6 +414,8 @@ export async function startWorker(
       await runGuard.close();
       await runGuardQueue.close();
       await runs.close();
+      await drift.close();
+      await delivery.stop();
       await approvalStack.close();
       await mirror.close();
       await notifier.close();

@@ -76,6 +76,11 @@ export interface SimRun {
   runNumber: number;
   attempt: number;
   workflowId: number;
+  /** The workflow this run belongs to (`name:`, `.github/workflows/<file>`): runs of several workflows share the simulator. */
+  workflowName: string;
+  workflowPath: string;
+  /** What started it: `workflow_dispatch` (Kargo, a person) or `schedule` (cron). */
+  event: 'workflow_dispatch' | 'schedule';
   inputs: Record<string, string>;
   displayTitle: string;
   ref: string;
@@ -141,7 +146,11 @@ export class RunSimulator {
     return undefined;
   }
 
-  /** A new run (status queued, `requested` emitted). Inputs must already be validated. */
+  /**
+   * A new run (status queued, `requested` emitted). Inputs must already be validated. `model` (default the
+   * simulator's) and `workflowId` pick another workflow of the repository, e.g. drift.yaml; `event` what
+   * started it (default workflow_dispatch).
+   */
   createRun(params: {
     inputs: Record<string, string>;
     ref: string;
@@ -149,8 +158,11 @@ export class RunSimulator {
     actor: SimActor;
     scenario: Scenario;
     now: number;
+    model?: WorkflowModel;
+    workflowId?: number;
+    event?: SimRun['event'];
   }): SimRun {
-    const { model } = this.opts;
+    const model = params.model ?? this.opts.model;
     this.seq.run += 1;
     const vars = params.scenario.vars ?? {};
     const ctx = this.context(params.inputs, vars, { failed: false, cancelled: false });
@@ -158,7 +170,10 @@ export class RunSimulator {
       id: 9_100_000_000 + this.seq.run,
       runNumber: 100 + this.seq.run,
       attempt: 1,
-      workflowId: 161_335_001,
+      workflowId: params.workflowId ?? 161_335_001,
+      workflowName: model.name,
+      workflowPath: model.path,
+      event: params.event ?? 'workflow_dispatch',
       inputs: params.inputs,
       displayTitle: model.runName ? render(model.runName, ctx).replace(/\s+/g, ' ').trim() : model.name,
       ref: params.ref,

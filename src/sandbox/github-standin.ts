@@ -36,7 +36,12 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { GithubOpenApi, type OperationMatch } from './github-openapi.js';
-import { loadWorkflow, validateDispatchInputs, type WorkflowModel } from './github-workflow.js';
+import {
+  defaultDriftWorkflowFile,
+  loadWorkflow,
+  validateDispatchInputs,
+  type WorkflowModel,
+} from './github-workflow.js';
 import { RunSimulator, type SimActor, type SimEvent, type SimRun } from './github-simulator.js';
 import { scenarioNamed, type Scenario, type ScenarioName } from './github-scenarios.js';
 import {
@@ -57,6 +62,8 @@ export interface GithubStandInOptions {
   repo?: string;
   /** The workflow file simulated. Default: this repository's .github/workflows/terraform.yaml. */
   workflowFile?: string;
+  /** The scheduled drift workflow simulated beside it. Default: this repository's .github/workflows/drift.yaml. */
+  driftWorkflowFile?: string;
   /** Personal access tokens accepted, each with the login it acts as. */
   tokens?: Record<string, string>;
   /**
@@ -173,6 +180,8 @@ interface UserGrant {
 }
 
 export const DEFAULT_STANDIN_PAT = 'ghp_standinPersonalAccessToken0000000000';
+/** The id GitHub would give drift.yaml (terraform.yaml's is 161335001). */
+const DRIFT_WORKFLOW_ID = 161_335_002;
 
 // ── what tests see ───────────────────────────────────────────────────────────────────────────────
 
@@ -259,6 +268,8 @@ export class GithubStandIn {
   readonly repo: string;
   readonly openapi: GithubOpenApi;
   readonly workflow: WorkflowModel;
+  /** drift.yaml: scheduled (startDriftRun plays the cron firing) or dispatched; runs beside terraform.yaml's. */
+  readonly driftWorkflow: WorkflowModel;
 
   private clock: number;
   private readonly sim: RunSimulator;
@@ -324,6 +335,7 @@ export class GithubStandIn {
     this.repo = opts.repo ?? 'gitops-infra-pipeline';
     this.openapi = GithubOpenApi.load();
     this.workflow = loadWorkflow(opts.workflowFile);
+    this.driftWorkflow = loadWorkflow(opts.driftWorkflowFile ?? defaultDriftWorkflowFile());
     this.clock = opts.startTime ?? Date.now();
     this.tokens = opts.tokens ?? { [DEFAULT_STANDIN_PAT]: 'deployer' };
     this.app = opts.app
@@ -500,6 +512,34 @@ export class GithubStandIn {
       params.actor ?? { login: 'deployer', id: 7_000_001, type: 'User' },
       scenario,
     );
+  }
+
+  /**
+   * A run of drift.yaml, as its cron schedule (or Run workflow) starts it. `scenario` scripts its jobs and
+   * drift artifacts (default `drift-in-sync`: every environment in sync).
+   */
+  startDriftRun(
+    params: {
+      scenario?: ScenarioName | Scenario;
+      event?: 'schedule' | 'workflow_dispatch';
+      actor?: SimActor;
+    } = {},
+  ): SimRun {
+    const scenario =
+      typeof params.scenario === 'object'
+        ? params.scenario
+        : scenarioNamed(params.scenario ?? 'drift-in-sync');
+    return this.sim.createRun({
+      inputs: {},
+      ref: 'main',
+      headSha: createHmac('sha1', 'head').update(`main:${this.clock}`).digest('hex'),
+      actor: params.actor ?? { login: 'deployer', id: 7_000_001, type: 'User' },
+      scenario,
+      now: this.clock,
+      model: this.driftWorkflow,
+      workflowId: DRIFT_WORKFLOW_ID,
+      event: params.event ?? 'schedule',
+    });
   }
 
   run(runId: number): SimRun | undefined {
@@ -982,8 +1022,9 @@ export class GithubStandIn {
         return this.page(match, query, jobs, 'jobs');
       }
       case 'actions/list-workflow-runs': {
-        if (!this.isOurWorkflow(p.workflow_id)) return NOT_FOUND();
-        return this.page(match, query, this.listRuns(query), 'workflow_runs');
+        const model = this.workflowFor(p.workflow_id);
+        if (!model) return NOT_FOUND();
+        return this.page(match, query, this.listRuns(query, model), 'workflow_runs');
       }
       case 'actions/list-workflow-run-artifacts': {
         const run = this.sim.get(Number(p.run_id));
@@ -1048,7 +1089,15 @@ export class GithubStandIn {
     return id === this.workflow.file || id === this.workflow.path || id === '161335001';
   }
 
+  /** The workflow a `{workflow_id}` names (file name, path or id): terraform.yaml or drift.yaml. */
+  private workflowFor(id: string | undefined): WorkflowModel | undefined {
+    if (this.isOurWorkflow(id)) return this.workflow;
+    const drift = this.driftWorkflow;
+    return id === drift.file || id === drift.path || id === String(DRIFT_WORKFLOW_ID) ? drift : undefined;
+  }
+
   private dispatch(p: Record<string, string>, principal: Principal, rawBody: string): Answer {
+    if (this.workflowFor(p.workflow_id) === this.driftWorkflow) return this.dispatchDrift(principal, rawBody);
     if (!this.isOurWorkflow(p.workflow_id)) return NOT_FOUND();
     const body = JSON.parse(rawBody) as {
       ref: string;
@@ -1072,15 +1121,28 @@ export class GithubStandIn {
     };
   }
 
-  /** GET …/workflows/{id}/runs filters: event, status (status or conclusion), created, actor, branch, head_sha. */
-  private listRuns(query: URLSearchParams): unknown[] {
+  /** Run workflow on drift.yaml (it has no inputs): a drift run in sync unless a test starts one itself. */
+  private dispatchDrift(principal: Principal, rawBody: string): Answer {
+    const body = JSON.parse(rawBody) as { ref: string; inputs?: Record<string, unknown> };
+    if (!this.refs.has(body.ref.replace(/^refs\/(heads|tags)\//, '')))
+      return error(422, `No ref found for: ${body.ref}`);
+    const checked = validateDispatchInputs(this.driftWorkflow, body.inputs ?? {});
+    if (!checked.ok) return error(422, checked.message);
+    this.startDriftRun({ event: 'workflow_dispatch', actor: principal.actor as SimActor });
+    return { status: 204 };
+  }
+
+  /**
+   * GET …/workflows/{id}/runs of one workflow; filters: event, status (status or conclusion), created,
+   * actor, branch, head_sha.
+   */
+  private listRuns(query: URLSearchParams, model: WorkflowModel = this.workflow): unknown[] {
     const ctx = this.payloadContext();
     const created = query.get('created');
     const inCreated = created ? createdFilter(created) : () => true;
-    // Every simulated run was started by workflow_dispatch.
     const event = query.get('event');
-    if (event && event !== 'workflow_dispatch') return [];
     return this.sim.all
+      .filter((r) => r.workflowPath === model.path && (!event || r.event === event))
       .filter(
         (r) =>
           !query.get('status') || r.status === query.get('status') || r.conclusion === query.get('status'),

@@ -65,6 +65,10 @@ export const defaultWorkflowFile = (): string =>
     'terraform.yaml',
   );
 
+/** This repository's .github/workflows/drift.yaml (the scheduled drift check). */
+export const defaultDriftWorkflowFile = (): string =>
+  path.join(path.dirname(defaultWorkflowFile()), 'drift.yaml');
+
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 

@@ -14,11 +14,15 @@
 //                                          #infra-alerts)
 //   /unlock dev                            the stale lock is shown; the requester confirms; released; a
 //                                          second /unlock dev finds none
+//   drift (scenario `drift`)               the scheduled drift check found drift: exactly one drift card
+//                                          in #infra-alerts; the same drift found again adds nothing;
+//                                          /drift dev names the newest check and what drifted
 //   and always: #infra-audit mirrored the commands; no request to the GitHub stand-in strayed outside
 //   GitHub's OpenAPI description.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APPROVE_ACTION_ID } from '../domain/approval.js';
 import { lockObjectKey, TERRAFORM_BACKENDS } from '../locks/types.js';
+import { scenarioNamed } from './github-scenarios.js';
 import {
   SANDBOX_CHANNELS,
   SANDBOX_USERS,
@@ -355,6 +359,8 @@ export async function playStory(
     );
   }
 
+  if (plan.drift) await driftStory(plan.drift);
+
   await story.reach(
     '#infra-audit mirrored every command sent (paced at Slack’s one message per second)',
     async () => {
@@ -379,6 +385,55 @@ export async function playStory(
     { timeoutMs: 1_000, required: false },
   );
   return { ok: story.ok, checkpoints: story.checkpoints };
+
+  /** The drift check (started by the sandbox as the schedule would) found drift in `env`. */
+  async function driftStory(env: 'dev' | 'prod'): Promise<void> {
+    const driftCards = async (): Promise<ConsoleMessage[]> =>
+      channelOf(await view(), 'alerts').messages.filter((m) => m.bot && m.text.includes(`Drift in ${env}`));
+    const exactlyOne = async (): Promise<ConsoleMessage | undefined> => {
+      const cards = await driftCards();
+      if (cards.length > 1) throw new StoryFailure(`${cards.length} drift cards for ${env} in #infra-alerts`);
+      return cards[0];
+    };
+    const card = await story.reach(
+      `the drift check found drift in ${env}: one drift card in #infra-alerts`,
+      exactlyOne,
+    );
+    if (card) audited.push(`*drift.detected* ${env}`);
+    // The schedule fires again and finds the same drift.
+    let again: number | undefined;
+    await story.act('GitHub runs the drift check again (the same drift)', async () => {
+      const scenario = sandbox.scenario.drift;
+      again = sandbox.github.startDriftRun(scenario ? { scenario: scenarioNamed(scenario) } : {}).id;
+    });
+    // /drift names the newest check once the bot has read it (asked again until it has).
+    seen = (await ephemeralsOf(requester.id)).length;
+    let askedAt = 0;
+    await story.reach(
+      `/drift ${env} shows the newest check and what drifted`,
+      async () => {
+        const answer = await newEphemeral(
+          requester.id,
+          seen,
+          (e) => again !== undefined && shown(e).includes(`runs/${again}`),
+        );
+        if (answer) return /aws_security_group\.eks_nodes/.test(shown(answer)) ? answer : undefined;
+        if (Date.now() - askedAt > 3_000) {
+          askedAt = Date.now();
+          await consoleApi.command(requester.id, `/drift ${env}`);
+        }
+        return undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
+    await story.reach(
+      `still exactly one drift card for ${env}, unchanged (same drift: nothing new)`,
+      async () => {
+        const one = await exactlyOne();
+        return one && one.updateCount === 0 && one.replies.length === 0 ? one : undefined;
+      },
+    );
+  }
 
   /** Four-eyes on prod: the requester's own Approve is refused, the approver's releases the run. */
   async function approveProd(card: () => Promise<ConsoleMessage | undefined>): Promise<void> {

@@ -139,6 +139,11 @@ const sandboxScenarioSchema = z
      * approves on the card, and the story includes that step (TODO(approvals): off in pass.json for now).
      */
     approval: z.boolean().default(false),
+    /**
+     * A scheduled drift check (.github/workflows/drift.yaml) fires once the bot is up and plays this GitHub
+     * stand-in scenario (src/sandbox/github-scenarios.ts, e.g. `drift-dev`).
+     */
+    drift: githubScenarioName.optional(),
     /** A Terraform state lock left behind by a crashed run, written in Terraform's formats at start. */
     staleLock: z
       .object({
@@ -159,6 +164,8 @@ const sandboxScenarioSchema = z
         alert: z.string().optional(),
         /** /unlock this environment: the stale lock is shown, confirmed and released. */
         unlock: z.enum(['dev', 'prod']).optional(),
+        /** The drift check finds drift here: exactly one drift card in #infra-alerts, and /drift shows it. */
+        drift: z.enum(['dev', 'prod']).optional(),
       })
       .strict(),
   })
@@ -443,6 +450,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onStop('bot web', () => web.stop());
     const botUrl = `http://127.0.0.1:${web.port}`;
     github.setWebhook({ url: `${botUrl}/github/webhook`, secret: webhookSecret });
+    // The drift workflow's schedule fires (scenario `drift`): the bot reads the run's drift artifacts.
+    if (scenario.drift) github.startDriftRun({ scenario: scenarioNamed(scenario.drift) });
 
     const consoleServer: RunningConsole = await startConsole({
       slack,

@@ -228,6 +228,24 @@ export async function handleSlashCommand(
         () => `:octagonal_sign: Stopping *${command.target}*…`,
       );
     }
+    // Read-only views anyone in the workspace may ask for (like /freight); the worker answers.
+    case 'drift': {
+      const requestId = requestIdFor('drift', payload.trigger_id);
+      const environment = command.environment;
+      return enqueue(
+        { kind: 'drift', requestId, ...(environment ? { environment } : {}), actor, reply },
+        requestId,
+        () => `:mag: Looking up the latest drift check${environment ? ` of *${environment}*` : ''}…`,
+      );
+    }
+    case 'stats': {
+      const requestId = requestIdFor('stats', payload.trigger_id);
+      return enqueue(
+        { kind: 'stats', requestId, days: command.days, actor, reply },
+        requestId,
+        () => `:bar_chart: Computing the delivery metrics of the last ${command.days} days…`,
+      );
+    }
   }
 
   async function promote(cmd: Extract<ParsedCommand, { kind: 'promote' }>): Promise<CommandReply> {

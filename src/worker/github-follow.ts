@@ -62,6 +62,11 @@ export interface FollowDeps {
   artifactBackoffMs?: number;
   /** Other consumers of verified deliveries (approvals: deployment_protection_rule, jobs waiting). */
   onDelivery?: (event: string, payload: unknown, deliveryId: string) => Promise<void>;
+  /** Runs of the drift workflow follow no card: their workflow_run deliveries go to src/drift/ instead. */
+  drift?: {
+    claims(event: string, payload: unknown): boolean;
+    onDelivery(event: string, payload: unknown, deliveryId: string): Promise<void>;
+  };
   /** Test hook: retry-after unit for the GitHub client (ms per second). */
   retryAfterUnitMs?: number;
 }
@@ -179,6 +184,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
     GITHUB_EVENTS_QUEUE,
     async (job: Job<GithubEventJob>) => {
       const { event, payload, deliveryId } = job.data;
+      if (deps.drift?.claims(event, payload)) return deps.drift.onDelivery(event, payload, deliveryId);
       const runId = runIdOf(event, payload);
       const run = (payload as { workflow_run?: { display_title?: string; name?: string } }).workflow_run;
       const cardId = runId === undefined ? undefined : await cardForRun(runId, run);
