@@ -9,7 +9,9 @@
 //   audit id guard  as long as a card event can be replayed into the stream: the card retention;
 //   nonces          their validity (unlock confirmations 10 min, approval buttons while the card lives);
 //   queue jobs      finished jobs by age and count (BullMQ removeOnComplete / removeOnFail);
-//   group cache     a day without a refresh (then it reads as empty: fails closed).
+//   group cache     a day without a refresh (then it reads as empty: fails closed);
+//   drift state     per target and the episode per environment: the card retention after the last check
+//                   that touched them (src/drift/store.ts); drift-run markers a week.
 export interface Retention {
   /** Card data, in seconds after the card's last change. */
   cardSeconds: number;

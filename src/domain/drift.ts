@@ -245,7 +245,6 @@ export function driftAuditRecord(decision: DriftDecision, view: EnvironmentDrift
     at: episode.resolvedAt ?? episode.changedAt,
     actor: 'system',
     environment: episode.environment,
-    target: episode.environment,
   };
   switch (decision.kind) {
     case 'opened':
