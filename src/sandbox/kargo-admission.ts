@@ -4,13 +4,20 @@
 // Promotion, create (mutating):
 //   - Stage must exist (422 on spec.stage "could not find Stage") and define steps (422 "defines no promotion steps");
 //   - spec.origin (no freight) → spec.freight = the Stage's auto-promotion candidate (newest available Freight);
-//   - minimal form: missing/empty spec.steps → the Stage's template steps, and spec.vars (when missing) →
-//     stage.spec.vars + promotionTemplate.spec.vars; no name (generateName only) → `<stage>.<ulid>.<freight7>`.
-//     With `kargo111Rewrites` the name, steps and vars are always overwritten, as the real 1.11 webhook does;
-//     by default a caller's name and steps are kept (≤ 1.10 behaviour), so the bot's deterministic names work;
+//   - name `<stage>.<ulid>.<freight7>`, spec.steps = the Stage's template steps, spec.vars = stage.spec.vars +
+//     promotionTemplate.spec.vars, always (what the caller sent is overwritten, as the real 1.11 webhook does:
+//     checked against the real controller in test/integration/kargo-controller.test.ts). `kargo111Rewrites:
+//     false` keeps a caller's name and steps instead (≤ 1.10 behaviour);
 //   - label + annotation kargo.akuity.io/stage, annotation kargo.akuity.io/create-actor (kubernetes:<user>,
-//     not for the controller), caller-set auto-promotion-hold/resume annotations stripped, a controller
-//     ownerReference to the Stage; the caller's other labels and annotations are kept.
+//     not for the control plane), a controller ownerReference to the Stage; the caller's other labels and
+//     annotations are kept;
+//   - auto-promotion intent, as 1.11 infers it for a person's Promotion to a Stage whose ProjectConfig enables
+//     auto-promotion: annotation kargo.akuity.io/auto-promotion-resume = `<kind>/<origin>` when the Freight is
+//     the Stage's auto-promotion candidate, kargo.akuity.io/auto-promotion-hold otherwise (caller-set values
+//     are stripped first; the control plane's own Promotions get neither);
+//   - kargo.akuity.io/abort (create or update): rewritten as JSON naming who asked,
+//     `{"action":"terminate","actor":"kubernetes:<user>"}` (`"controlPlane":true` for the control plane).
+// Promotion, update (mutating): create-actor and the hold/resume annotations keep their admitted values.
 // Promotion, create (validating): Freight must exist and be available to the Stage (422 on spec.freight
 //   "Freight is not available to this Stage"); records PromotionCreated for non-controller callers.
 // Promotion, update: spec is immutable.
@@ -44,11 +51,13 @@ export const LABEL_STAGE = 'kargo.akuity.io/stage';
 export const LABEL_PROJECT = 'kargo.akuity.io/project';
 export const ANNOTATION_CREATE_ACTOR = 'kargo.akuity.io/create-actor';
 export const ANNOTATION_ABORT = 'kargo.akuity.io/abort';
+export const ANNOTATION_AUTO_PROMOTION_HOLD = 'kargo.akuity.io/auto-promotion-hold';
+export const ANNOTATION_AUTO_PROMOTION_RESUME = 'kargo.akuity.io/auto-promotion-resume';
 /** The actor Kargo's controller acts as (events of auto-promotions, status changes). */
 export const CONTROLLER_ACTOR = 'controller:kargo-controller';
 
 export interface KargoAdmissionOptions {
-  /** Overwrite a Promotion's name, steps and vars on create even when given (Kargo 1.11). Default false. */
+  /** Overwrite a Promotion's name, steps and vars on create even when given (Kargo 1.11). Default true. */
   kargo111Rewrites?: boolean;
   /** Always set a Freight's name to its ID on create (Kargo's webhook does). Default false: only when unset. */
   recomputeFreightNames?: boolean;
@@ -178,6 +187,57 @@ function stageVars(stage: JsonObject): unknown[] {
   return [...(Array.isArray(spec.vars) ? spec.vars : []), ...(Array.isArray(tspec.vars) ? tspec.vars : [])];
 }
 
+/** Kargo's AbortPromotionRequest from the annotation's value: JSON, or a plain action such as `terminate`. */
+export function parseAbortRequest(
+  value: unknown,
+): { action: string; actor?: string; controlPlane?: boolean } | undefined {
+  const raw = str(value);
+  if (!raw) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { action: raw };
+  }
+  if (!isObject(parsed)) return typeof parsed === 'string' && parsed ? { action: parsed } : undefined;
+  const action = str(parsed.action);
+  if (!action) return undefined;
+  return {
+    action,
+    ...(str(parsed.actor) ? { actor: str(parsed.actor) } : {}),
+    ...(parsed.controlPlane === true ? { controlPlane: true } : {}),
+  };
+}
+
+/**
+ * Whether the project's ProjectConfig enables auto-promotion for a Stage: the first promotion policy whose
+ * selector matches decides (stage or stageSelector.name: exact, `glob:` or `regex:`; label selectors are not
+ * supported here).
+ */
+export function stageAutoPromotionEnabled(store: KargoStore, ns: string, stage: string): boolean {
+  const config = store.get(store.kargo('projectconfigs'), ns, ns);
+  const spec = isObject(config?.spec) ? config.spec : {};
+  const policies = Array.isArray(spec.promotionPolicies) ? spec.promotionPolicies : [];
+  for (const raw of policies) {
+    if (!isObject(raw)) continue;
+    const selector = isObject(raw.stageSelector) ? raw.stageSelector : {};
+    const name = str(raw.stage) || str(selector.name);
+    let match: boolean;
+    if (name.startsWith('glob:')) {
+      const re = name
+        .slice(5)
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
+      match = new RegExp(`^${re}$`).test(stage);
+    } else if (name.startsWith('regex:') || name.startsWith('regexp:')) {
+      match = new RegExp(name.slice(name.indexOf(':') + 1)).test(stage);
+    } else match = name === stage;
+    if (match) return raw.autoPromotionEnabled === true;
+  }
+  return false;
+}
+
 /** The Stage's auto-promotion candidate from `origin`: the newest Freight available to it. */
 export function candidateFreight(
   store: KargoStore,
@@ -204,6 +264,8 @@ export function kargoAdmission(options: KargoAdmissionOptions = {}): AdmissionPl
     mutate(req, store) {
       if (req.resource.group !== KARGO_GROUP) return;
       if (req.resource.plural === 'promotions' && req.operation === 'CREATE') mutatePromotion(req, store);
+      if (req.resource.plural === 'promotions' && req.operation === 'UPDATE' && req.subresource !== 'status')
+        mutatePromotionUpdate(req);
       if (req.resource.plural === 'freights' && req.subresource !== 'status') mutateFreight(req, store);
     },
     validate(req, store) {
@@ -271,6 +333,7 @@ export function kargoAdmission(options: KargoAdmissionOptions = {}): AdmissionPl
           involved: req.stored,
           annotations: promotionEventAnnotations(ns, req.stored, freight, actor),
           now: now(),
+          component: 'promotion-webhook',
         });
       }
       if (req.resource.plural === 'freights' && req.subresource === 'status' && req.old) {
@@ -344,7 +407,7 @@ export function kargoAdmission(options: KargoAdmissionOptions = {}): AdmissionPl
       spec.freight = meta(candidate).name;
       delete spec.origin;
     }
-    const rewrite = options.kargo111Rewrites === true;
+    const rewrite = options.kargo111Rewrites !== false;
     if (rewrite || !Array.isArray(spec.steps) || spec.steps.length === 0) {
       spec.steps = clone(templateSteps);
       if (rewrite || spec.vars === undefined) {
@@ -364,9 +427,9 @@ export function kargoAdmission(options: KargoAdmissionOptions = {}): AdmissionPl
     labels[LABEL_STAGE] = labelValue(stageName);
     const annotations = isObject(m.annotations) ? m.annotations : (m.annotations = {});
     annotations[LABEL_STAGE] = stageName;
-    delete annotations['kargo.akuity.io/auto-promotion-hold'];
-    delete annotations['kargo.akuity.io/auto-promotion-resume'];
     if (!req.context.controlPlane) annotations[ANNOTATION_CREATE_ACTOR] = kubernetesActor(req.context.user);
+    setAbortActor(req, undefined, promo);
+    syncHoldAnnotations(req, store, promo, stage);
     const sm = meta(stage);
     const owners = (Array.isArray(m.ownerReferences) ? m.ownerReferences : []).filter(
       (o) => !(isObject(o) && o.controller === true),
@@ -380,6 +443,74 @@ export function kargoAdmission(options: KargoAdmissionOptions = {}): AdmissionPl
       blockOwnerDeletion: true,
     });
     m.ownerReferences = owners;
+  }
+
+  /** A person's manual promotion says whether it holds or resumes auto-promotion (Kargo 1.11, #6417). */
+  function syncHoldAnnotations(
+    req: AdmissionRequest,
+    store: KargoStore,
+    promo: JsonObject,
+    stage: JsonObject,
+  ): void {
+    const annotations = meta(promo).annotations as JsonObject;
+    if (req.context.controlPlane) {
+      const actor = str(annotations[ANNOTATION_CREATE_ACTOR]);
+      if (!actor || actor.startsWith('controller:')) return;
+    }
+    delete annotations[ANNOTATION_AUTO_PROMOTION_HOLD];
+    delete annotations[ANNOTATION_AUTO_PROMOTION_RESUME];
+    const ns = str(meta(promo).namespace);
+    const spec = isObject(promo.spec) ? promo.spec : {};
+    if (!str(spec.freight) || !stageAutoPromotionEnabled(store, ns, str(meta(stage).name))) return;
+    const freight = store.get(store.kargo('freights'), ns, str(spec.freight));
+    if (!freight || !isObject(freight.origin)) return;
+    const origin = freight.origin;
+    const key = `${str(origin.kind) || 'Warehouse'}/${str(origin.name)}`;
+    const candidate = candidateFreight(store, stage, origin, now());
+    if (candidate && str(meta(candidate).name) === str(spec.freight))
+      annotations[ANNOTATION_AUTO_PROMOTION_RESUME] = key;
+    else annotations[ANNOTATION_AUTO_PROMOTION_HOLD] = key;
+  }
+
+  function mutatePromotionUpdate(req: AdmissionRequest): void {
+    const promo = req.object;
+    const m = meta(promo);
+    const annotations = isObject(m.annotations) ? m.annotations : (m.annotations = {});
+    const before =
+      req.old && isObject(meta(req.old).annotations) ? (meta(req.old).annotations as JsonObject) : {};
+    for (const key of [
+      ANNOTATION_CREATE_ACTOR,
+      ANNOTATION_AUTO_PROMOTION_HOLD,
+      ANNOTATION_AUTO_PROMOTION_RESUME,
+    ]) {
+      if (key in before) annotations[key] = before[key];
+      else delete annotations[key];
+    }
+    setAbortActor(req, req.old, promo);
+  }
+
+  /** Enriches a new or changed abort request with who made it, as Kargo's webhook does. */
+  function setAbortActor(req: AdmissionRequest, old: JsonObject | undefined, promo: JsonObject): void {
+    const annotations = meta(promo).annotations as JsonObject;
+    const abort = parseAbortRequest(annotations[ANNOTATION_ABORT]);
+    if (!abort) return;
+    const previous = old
+      ? parseAbortRequest((meta(old).annotations as JsonObject | undefined)?.[ANNOTATION_ABORT])
+      : undefined;
+    if (
+      previous &&
+      previous.action === abort.action &&
+      previous.actor === abort.actor &&
+      previous.controlPlane === abort.controlPlane
+    )
+      return;
+    const controlPlane = req.context.controlPlane === true;
+    const actor = controlPlane ? abort.actor : kubernetesActor(req.context.user);
+    annotations[ANNOTATION_ABORT] = JSON.stringify({
+      action: abort.action,
+      ...(actor ? { actor } : {}),
+      ...(controlPlane ? { controlPlane: true } : {}),
+    });
   }
 
   function validatePromotionCreate(req: AdmissionRequest, store: KargoStore): void {

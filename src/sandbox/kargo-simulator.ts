@@ -1,24 +1,31 @@
 // A tiny stand-in for Kargo's controller, for the sandbox: it plays the parts of Kargo that the bot watches,
-// on top of the Kubernetes API stand-in (kargo-standin.ts), in-process.
+// on top of the Kubernetes API stand-in (kargo-standin.ts), in-process. Where it and the real Kargo v1.11.2
+// controller disagreed (test/integration/kargo-controller.test.ts runs the real one), the real one won: the
+// points marked [real] were corrected from what the real controller did.
 //
 // - loadManifests(): applies this repository's kargo/*.yaml (Project → its namespace, ProjectConfig,
 //   Warehouse, Stages; core kinds such as the Secret example are skipped: secrets come from `secrets`).
-// - discoverFreight(): Freight from this repository's own git history — the newest `freightCount` commits of
-//   the current branch (`gitRef`, default HEAD) that touch each Warehouse's first git subscription's
-//   includePaths/excludePaths, oldest created first. name = Kargo's Freight ID (kargo-freight.ts freightId:
-//   SHA-1 over `Warehouse:<name>|<repoURL>:<sha>`), alias = adjective-animal derived from the name,
-//   commits[0] = {repoURL and branch from the subscription, id, message (subject line), author, committer},
-//   discoveredAt = the commit's committer date (so Freight order follows git order). A Warehouse annotated
-//   kargo.akuity.io/refresh is rescanned.
+// - discoverFreight(): Freight from this repository's own git history — the newest `freightCount` (default 1:
+//   [real] a Warehouse makes Freight of its newest commit only; the sandbox asks for more as a seeded history)
+//   commits of the current branch (`gitRef`, default HEAD) that touch each Warehouse's first git
+//   subscription's includePaths/excludePaths, oldest created first. name = Kargo's Freight ID (kargo-freight.ts
+//   freightId: SHA-1 over `Warehouse:<name>|<repoURL>:<sha>`), alias = adjective-animal derived from the name,
+//   commits[0] = {repoURL and branch from the subscription, id, message = [real] the subject cut to 80 bytes
+//   with "...", author, committer}, discoveredAt = the commit's committer date (so a seeded history keeps git
+//   order; Kargo writes the discovery time). A Warehouse annotated kargo.akuity.io/refresh is rescanned.
 // - auto-promotion (option `autoPromotion`, default true): a Stage selected by a ProjectConfig promotion policy
 //   with autoPromotionEnabled (stageSelector.name exact, `glob:` or `regex:`; label selectors not supported)
-//   gets a Promotion for its newest available Freight when that is not what it runs and no Promotion for it
-//   exists yet.
+//   gets a Promotion (generateName `promo-`, named by the webhook) for its newest available Freight when that
+//   is not what it runs and no Promotion for it exists yet. Auto-promotion holds (Stage
+//   status.autoPromotionHolds) are not simulated; the hold/resume annotations are (kargo-admission.ts).
 // - Promotions, one at a time per Stage in name order: (no phase) → Pending → stage.status.currentPromotion
 //   → Running → each step in order → Succeeded | Failed | Errored | Aborted, with status.startedAt/finishedAt,
-//   currentStep, stepExecutionMetadata[] (alias, startedAt, finishedAt, errorCount, status, message) and
-//   state[<alias>] = the step's outputs. Only `http` steps run (others → Errored). `if` defaults to "all
-//   previous steps succeeded"; continueOnError is honoured.
+//   currentStep ([real] the last step's index once done), stepExecutionMetadata[] (alias, startedAt,
+//   finishedAt, errorCount only once a step erred, status, message) and state[<alias>] = the step's outputs.
+//   Only `http` steps run (others → Errored). [real] Every step is visited: after a failure, a step whose `if`
+//   (default: all previous steps succeeded) is false is recorded Skipped without times; the phase is the worst
+//   step status (Errored > Failed > Aborted > Running > Skipped > Succeeded) among steps without
+//   continueOnError, with that step's message.
 // - http steps, with Kargo's semantics (kargo-api.md §9): config evaluated as a `${{ }}` template
 //   (kargo-expr.ts) with vars (promotion vars, then step vars, each evaluated in order), ctx
 //   {project, promotion, stage, targetFreight, meta.promotion.actor}, outputs (earlier steps' state),
@@ -26,35 +33,44 @@
 //   always(), status(alias); then validated against json-schemas/http-config.json. The request is sent for
 //   real; failureExpression true → Failed (wins), successExpression true → Succeeded (outputs evaluated),
 //   neither defined → 2xx succeeds and anything else is an error, otherwise Running: the whole request is
-//   re-sent every `pollIntervalMs` (the sandbox's poll interval replaces config.pollInterval) until
-//   retry.timeout (→ Errored). Errors (network, timeouts, expression errors) count against
-//   retry.errorThreshold (default 1), consecutively.
+//   re-sent every `pollIntervalMs` (the sandbox's poll interval replaces config.pollInterval; Kargo 1.11
+//   polls every 30 s by default) until retry.timeout (→ Errored). Errors (network, timeouts, expression
+//   errors) count against retry.errorThreshold (default 1), consecutively; [real] messages as Kargo's
+//   orchestrator writes them: `error running step "x": …; step will be retried`, then
+//   `step "x" met error threshold of N: error running step "x": …`, `step "x" timed out after 5h0m0s`, and a
+//   network error as Go reports it (`Post "<url>": dial tcp 127.0.0.1:9: connect: connection refused`).
 //   URLs are rewritten by prefix (`githubApiUrl` replaces https://api.github.com, since the Stages' ghApi var
 //   names the real API; `urlRewrites` adds more), and only loopback hosts are called unless
 //   `allowExternalHosts` is set: a step that would reach the internet errors instead.
-// - On success: the Freight is currentlyIn and (no verification is defined) verifiedIn the Stage at once,
-//   the Stage's freightHistory gets it at index 0 (max 10), the previous Freight leaves currentlyIn and its
-//   longestSoak is updated, health Healthy. Always: stage.status.lastPromotion (with the full status),
-//   currentPromotion cleared, a core/v1 Event Promotion<Phase> with Kargo's annotations.
-// - Abort: annotation kargo.akuity.io/abort (`terminate` or {"action":"terminate"}) on a Pending or Running
-//   Promotion → Aborted, "Promotion terminated by kubernetes:<user>".
-import { createHash, randomBytes } from 'node:crypto';
+// - On success: the Freight is currentlyIn and (no verification is defined) verifiedIn the Stage at once
+//   ([real] a later promotion of the same Freight keeps the first verifiedAt), the Stage's freightHistory gets
+//   a new entry at index 0 (max 10; [real] also when it is the Freight already there, each entry with a
+//   Successful verificationHistory), the previous Freight leaves currentlyIn and its longestSoak is updated,
+//   health Healthy. [real] While a Promotion runs, and after one that did not succeed, health is Unknown with
+//   Kargo's issue text. Always: stage.status.lastPromotion (with the full status), currentPromotion cleared.
+// - Events as Kargo sends them [real]: FreightCreated "Freight created from discovered artifacts"
+//   (controller:warehouse-controller); PromotionCreated "Automatically promoted Freight from origin
+//   "Warehouse/<w>" for Stage "<s>"" (controller:stage-controller); Promotion<Phase> "Promotion <Phase>[:
+//   message]" (actor: the Promotion's creator, else controller:promotion-controller; Succeeded with
+//   verification-pending "false"); FreightVerificationSucceeded per successful promotion.
+// - Abort: annotation kargo.akuity.io/abort (`terminate` or {"action":"terminate"}; the webhook adds the actor)
+//   on a Pending or Running Promotion → Aborted, "Promotion terminated by <actor>" (the running step Aborted).
+import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { parseGoDuration } from '../domain/duration.js';
-import { encodeUlid, promotionName } from '../kargo/promotion-name.js';
 import {
   ANNOTATION_ABORT,
   ANNOTATION_CREATE_ACTOR,
-  CONTROLLER_ACTOR,
   KARGO_API_VERSION,
   candidateFreight,
   freightEventAnnotations,
-  kubernetesActor,
+  parseAbortRequest,
   promotionEventAnnotations,
   recordKargoEvent,
+  stageAutoPromotionEnabled,
 } from './kargo-admission.js';
 import { ExprError, evaluateConfig, evaluateExpr, evaluateTemplate, type ExprEnv } from './kargo-expr.js';
 import {
@@ -65,7 +81,7 @@ import {
   originKey,
   type GitSubscription,
 } from './kargo-freight.js';
-import { ApiError, clone, isObject, metaTime, type JsonObject } from './kargo-k8s.js';
+import { ApiError, clone, formatGoDuration, isObject, metaTime, type JsonObject } from './kargo-k8s.js';
 import { defaultCrdDir, findRepoRoot, loadHttpConfigSchema } from './kargo-schema.js';
 import { KargoStandIn, type KargoStandInLogger, type KargoStandInOptions } from './kargo-standin.js';
 import type { KargoStore, ResourceType, StoreEvent, WriteContext } from './kargo-store.js';
@@ -99,6 +115,10 @@ export interface KargoSimulatorOptions {
 }
 
 const CONTROLLER: WriteContext = { user: 'system:serviceaccount:kargo:kargo-controller', controlPlane: true };
+/** The actors Kargo's controllers name in their Events (`controller:<name>`). */
+const PROMOTION_CONTROLLER = 'controller:promotion-controller';
+const STAGE_CONTROLLER = 'controller:stage-controller';
+const WAREHOUSE_CONTROLLER = 'controller:warehouse-controller';
 const MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const obj = (v: unknown): JsonObject => (isObject(v) ? v : {});
@@ -113,7 +133,7 @@ interface Execution {
   promotion: string;
   controller: AbortController;
   /** Why the execution was cut short: an abort annotation (with its actor) or the simulator stopping. */
-  cancel?: { reason: 'abort'; actor: string } | { reason: 'stop' };
+  cancel?: { reason: 'abort'; actor: string | undefined } | { reason: 'stop' };
   done: Promise<void>;
 }
 
@@ -139,8 +159,6 @@ export class KargoSimulator {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private readonly refreshTokens = new Map<string, string>();
-  /** Who set the abort annotation on a Promotion (namespace/name → actor). */
-  private readonly abortActors = new Map<string, string>();
 
   constructor(options: KargoSimulatorOptions) {
     this.options = options;
@@ -241,7 +259,7 @@ export class KargoSimulator {
       const git = subscriptions.map((s) => obj(s).git).find(isObject) as GitSubscription | undefined;
       if (!git?.repoURL) continue;
       const commits = await commitsFromGit(this.repoDir, git, {
-        limit: this.options.freightCount ?? 5,
+        limit: this.options.freightCount ?? 1,
         ref: this.options.gitRef,
       });
       for (const commit of [...commits].reverse()) {
@@ -255,7 +273,7 @@ export class KargoSimulator {
               repoURL: git.repoURL,
               id: commit.id,
               ...(git.branch ? { branch: git.branch } : {}),
-              message: commit.subject,
+              message: shortenSubject(commit.subject),
               author: commit.author,
               committer: commit.committer,
             },
@@ -270,10 +288,10 @@ export class KargoSimulator {
         recordKargoEvent(this.store, {
           namespace: ns,
           reason: 'FreightCreated',
-          message: `Freight "${name}" created from Warehouse "${str(wm.name)}"`,
+          message: 'Freight created from discovered artifacts',
           involved: freight,
           annotations: {
-            'event.kargo.akuity.io/actor': CONTROLLER_ACTOR,
+            'event.kargo.akuity.io/actor': WAREHOUSE_CONTROLLER,
             'event.kargo.akuity.io/project': ns,
             ...freightEventAnnotations(freight),
           },
@@ -324,15 +342,9 @@ export class KargoSimulator {
       }
     }
     if (e.resource.plural === 'promotions' && e.type === 'MODIFIED') {
-      if (abortRequested(e.object) && !(e.previous && abortRequested(e.previous))) {
-        this.abortActors.set(`${ns}/${str(m.name)}`, kubernetesActor(e.user));
-      }
       const exec = this.executions.get(`${ns}/${str(obj(e.object.spec).stage)}`);
       if (exec && exec.promotion === str(m.name) && !exec.cancel && abortRequested(e.object)) {
-        exec.cancel = {
-          reason: 'abort',
-          actor: this.abortActors.get(`${ns}/${str(m.name)}`) ?? kubernetesActor(e.user),
-        };
+        exec.cancel = { reason: 'abort', actor: abortActor(e.object) };
         exec.controller.abort();
       }
     }
@@ -374,16 +386,15 @@ export class KargoSimulator {
       } else if (phase === 'Pending' && abortRequested(p)) {
         const exec = this.executions.get(`${ns}/${str(obj(p.spec).stage)}`);
         if (!exec || exec.promotion !== name) {
-          const actor = this.abortActors.get(`${ns}/${name}`) ?? CONTROLLER_ACTOR;
-          this.finish(ns, p, 'Aborted', `Promotion terminated by ${actor}`);
+          this.finish(ns, p, 'Aborted', terminatedBy(abortActor(p)));
         }
       }
     }
     const stages = this.store.list(this.kargo('stages'), ns);
-    const policies = this.autoPromotionPolicies(ns);
     for (const stage of stages) {
       const stageName = str(metaOf(stage).name);
-      const auto = this.options.autoPromotion !== false && policies(stageName);
+      const auto =
+        this.options.autoPromotion !== false && stageAutoPromotionEnabled(this.store, ns, stageName);
       if (obj(stage.status).autoPromotionEnabled !== auto) {
         this.stageStatus(ns, stageName, (s) => {
           s.autoPromotionEnabled = auto;
@@ -406,33 +417,6 @@ export class KargoSimulator {
     }
   }
 
-  private autoPromotionPolicies(ns: string): (stage: string) => boolean {
-    const config = this.store.get(this.kargo('projectconfigs'), ns, ns);
-    const policies = Array.isArray(obj(config?.spec).promotionPolicies)
-      ? (obj(config?.spec).promotionPolicies as unknown[])
-      : [];
-    return (stage) => {
-      for (const raw of policies) {
-        const p = obj(raw);
-        const selector = obj(p.stageSelector);
-        const name = str(p.stage) || str(selector.name);
-        let match: boolean;
-        if (name.startsWith('glob:')) {
-          const re = name
-            .slice(5)
-            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-            .replace(/\*/g, '.*')
-            .replace(/\?/g, '.');
-          match = new RegExp(`^${re}$`).test(stage);
-        } else if (name.startsWith('regex:') || name.startsWith('regexp:')) {
-          match = new RegExp(name.slice(name.indexOf(':') + 1)).test(stage);
-        } else match = name === stage;
-        if (match) return p.autoPromotionEnabled === true;
-      }
-      return false;
-    };
-  }
-
   private autoPromote(ns: string, stage: JsonObject, promotions: JsonObject[]): void {
     const stageName = str(metaOf(stage).name);
     const current = obj(
@@ -452,18 +436,14 @@ export class KargoSimulator {
       if (str(obj(current[originKey(origin)]).name) === freightName) continue;
       if (promotions.some((p) => obj(p.spec).stage === stageName && obj(p.spec).freight === freightName))
         continue;
-      const name = promotionName(
-        stageName,
-        encodeUlid(this.now().getTime(), randomBytes(10)).toLowerCase(),
-        freightName,
-      );
+      // As Kargo's Stage controller: generateName only, the webhook names it <stage>.<ulid>.<freight7>.
       const created = this.store.create(
         this.kargo('promotions'),
         ns,
         {
           apiVersion: KARGO_API_VERSION,
           kind: 'Promotion',
-          metadata: { name, namespace: ns },
+          metadata: { generateName: 'promo-', namespace: ns },
           spec: { stage: stageName, freight: freightName },
         },
         CONTROLLER,
@@ -471,10 +451,11 @@ export class KargoSimulator {
       recordKargoEvent(this.store, {
         namespace: ns,
         reason: 'PromotionCreated',
-        message: `Automatically promoted Freight "${freightName}" to Stage "${stageName}"`,
+        message: `Automatically promoted Freight from origin "${originKey(origin)}" for Stage "${stageName}"`,
         involved: created,
-        annotations: promotionEventAnnotations(ns, created, candidate, CONTROLLER_ACTOR),
+        annotations: promotionEventAnnotations(ns, created, candidate, STAGE_CONTROLLER),
         now: this.now(),
+        component: 'stage-controller',
       });
       return;
     }
@@ -583,6 +564,10 @@ export class KargoSimulator {
     const collection = { id: collectionId(items), items };
     this.stageStatus(ns, stageName, (s) => {
       s.currentPromotion = { name, freight: ref };
+      s.health = {
+        status: 'Unknown',
+        issues: ['Cannot assess health because a Promotion is currently in progress'],
+      };
     });
     const startedAt = metaTime(this.now());
     this.promotionStatus(ns, name, (s) => {
@@ -608,8 +593,9 @@ export class KargoSimulator {
     const tolerated = new Set<string>();
     const functions = this.functions(freight, statuses, tolerated);
     const steps = Array.isArray(spec.steps) ? (spec.steps as unknown[]).map(obj) : [];
-    let phase: Phase = 'Succeeded';
+    let phase: Phase;
     let message: string | undefined;
+    const messages = new Map<string, string>();
     try {
       const vars: Record<string, unknown> = {};
       for (const v of Array.isArray(spec.vars) ? (spec.vars as unknown[]).map(obj) : []) {
@@ -618,25 +604,34 @@ export class KargoSimulator {
             ? null
             : evaluateTemplate(str(v.value), { ...functions, ctx, vars: { ...vars }, outputs: state });
       }
+      // As Kargo's orchestrator: every step in order; after a failure the later steps still get their `if`
+      // evaluated (default: all previous steps succeeded, so they are Skipped); the phase is the worst step
+      // status among those without continueOnError, with that step's message.
       for (let i = 0; i < steps.length; i++) {
         const step = steps[i]!;
         const alias = str(step.as) || `step-${i}`;
-        const stepStart = metaTime(this.now());
-        let runIt = (functions.success as () => boolean)();
         const baseEnv: ExprEnv = { ...functions, ctx, vars, outputs: state };
+        let runIt = (functions.success as () => boolean)();
+        let ifError: string | undefined;
         if (str(step.if)) {
-          const v = evaluateTemplate(str(step.if), baseEnv);
-          if (typeof v !== 'boolean')
-            throw new StepError(alias, `if: expression must evaluate to a boolean, got ${JSON.stringify(v)}`);
-          runIt = v;
+          try {
+            const v = evaluateTemplate(str(step.if), baseEnv);
+            if (typeof v !== 'boolean')
+              throw new Error(`if: expression must evaluate to a boolean, got ${JSON.stringify(v)}`);
+            runIt = v;
+          } catch (err) {
+            ifError = `error checking if step "${alias}" should be skipped: ${(err as Error).message}`;
+          }
         }
-        if (!runIt) {
-          statuses.set(alias, 'Skipped');
+        if (ifError || !runIt) {
+          const status: StepStatus = ifError ? 'Errored' : 'Skipped';
+          statuses.set(alias, status);
+          if (ifError) messages.set(alias, ifError);
           this.promotionStatus(ns, name, (s) => {
             s.currentStep = i;
             s.stepExecutionMetadata = [
               ...arrOf(s.stepExecutionMetadata),
-              { alias, startedAt: stepStart, finishedAt: stepStart, status: 'Skipped' },
+              { alias, status, ...(ifError ? { message: ifError } : {}) },
             ];
           });
           continue;
@@ -648,9 +643,8 @@ export class KargoSimulator {
             ...arrOf(s.stepExecutionMetadata),
             {
               alias,
-              startedAt: stepStart,
+              startedAt: metaTime(this.now()),
               status: 'Running',
-              errorCount: 0,
               ...(step.continueOnError === true ? { continueOnError: true } : {}),
             },
           ];
@@ -664,40 +658,39 @@ export class KargoSimulator {
         }
         const outcome = await this.runStep(exec, step, alias, { ...baseEnv, vars: stepVars });
         statuses.set(alias, outcome.status);
+        if (outcome.message) messages.set(alias, outcome.message);
         if (outcome.status !== 'Succeeded' && step.continueOnError === true) tolerated.add(alias);
         if (outcome.outputs) state[alias] = outcome.outputs;
         this.promotionStatus(ns, name, (s) => {
-          s.stepExecutionMetadata = arrOf(s.stepExecutionMetadata).map((m) =>
-            m.alias === alias
-              ? {
-                  ...m,
-                  status: outcome.status,
-                  finishedAt: metaTime(this.now()),
-                  ...(outcome.message ? { message: outcome.message } : {}),
-                }
-              : m,
-          );
+          s.stepExecutionMetadata = arrOf(s.stepExecutionMetadata).map((m) => {
+            if (m.alias !== alias) return m;
+            const next: JsonObject = { ...m, status: outcome.status, finishedAt: metaTime(this.now()) };
+            if (outcome.message) next.message = outcome.message;
+            else delete next.message;
+            return next;
+          });
           if (outcome.outputs) s.state = { ...obj(s.state), [alias]: outcome.outputs };
         });
-        if (outcome.status !== 'Succeeded' && step.continueOnError !== true) {
-          phase = outcome.status;
-          message = outcome.message;
-          break;
-        }
       }
+      ({ phase, message } = finalPhase(steps, statuses, messages));
+      this.promotionStatus(ns, name, (s) => {
+        s.currentStep = Math.max(0, steps.length - 1);
+      });
     } catch (err) {
       if (err instanceof Cancelled || exec.cancel) {
         if (exec.cancel?.reason === 'stop') return;
         phase = 'Aborted';
-        message = `Promotion terminated by ${exec.cancel?.reason === 'abort' ? exec.cancel.actor : CONTROLLER_ACTOR}`;
+        message = terminatedBy(exec.cancel?.reason === 'abort' ? exec.cancel.actor : PROMOTION_CONTROLLER);
         this.promotionStatus(ns, name, (s) => {
           s.stepExecutionMetadata = arrOf(s.stepExecutionMetadata).map((m) =>
-            m.status === 'Running' ? { ...m, status: 'Aborted', finishedAt: metaTime(this.now()) } : m,
+            m.status === 'Running' || (m.status === 'Errored' && !m.finishedAt)
+              ? { ...m, status: 'Aborted', finishedAt: metaTime(this.now()) }
+              : m,
           );
         });
       } else {
         phase = 'Errored';
-        message = err instanceof StepError ? err.message : `${(err as Error).message}`;
+        message = (err as Error).message;
       }
     }
     if (exec.cancel?.reason === 'stop') return;
@@ -724,6 +717,7 @@ export class KargoSimulator {
     const timeoutMs = str(retry.timeout) ? (parseGoDuration(str(retry.timeout)) ?? 0) : 0;
     const started = Date.now();
     let errors = 0;
+    let retried = false;
     for (;;) {
       this.checkCancelled(exec);
       let outcome: StepOutcome | 'running';
@@ -733,26 +727,46 @@ export class KargoSimulator {
       } catch (err) {
         if (err instanceof Cancelled || exec.cancel) throw new Cancelled();
         errors++;
-        const msg = `step "${alias}": ${(err as Error).message}`;
-        this.updateStepMetadata(exec, alias, { errorCount: errors, message: msg });
+        // Kargo's orchestrator: the executor wraps the runner's error, the threshold message wraps that.
+        const msg = `error running step "${alias}": ${(err as Error).message}`;
         if (errors >= threshold) {
-          return { status: 'Errored', message: `${msg} (met error threshold of ${threshold})` };
+          return {
+            status: 'Errored',
+            message: `step "${alias}" met error threshold of ${threshold}: ${msg}`,
+          };
         }
+        retried = true;
+        this.updateStepMetadata(exec, alias, {
+          status: 'Errored',
+          errorCount: errors,
+          message: `${msg}; step will be retried`,
+        });
         outcome = 'running';
       }
       if (outcome !== 'running') return outcome;
       if (timeoutMs > 0 && Date.now() - started >= timeoutMs) {
-        return { status: 'Errored', message: `step "${alias}" timed out after ${str(retry.timeout)}` };
+        return {
+          status: 'Errored',
+          message: `step "${alias}" timed out after ${formatGoDuration(timeoutMs)}`,
+        };
+      }
+      if (errors === 0 && retried) {
+        // Polled fine again after an error: the step is Running again (Kargo keeps its errorCount).
+        retried = false;
+        this.updateStepMetadata(exec, alias, { status: 'Running' }, ['message']);
       }
       await this.sleep(exec, this.options.pollIntervalMs ?? 2000);
     }
   }
 
-  private updateStepMetadata(exec: Execution, alias: string, patch: JsonObject): void {
+  private updateStepMetadata(exec: Execution, alias: string, patch: JsonObject, remove: string[] = []): void {
     this.promotionStatus(exec.namespace, exec.promotion, (s) => {
-      s.stepExecutionMetadata = arrOf(s.stepExecutionMetadata).map((m) =>
-        m.alias === alias ? { ...m, ...patch } : m,
-      );
+      s.stepExecutionMetadata = arrOf(s.stepExecutionMetadata).map((m) => {
+        if (m.alias !== alias) return m;
+        const next: JsonObject = { ...m, ...patch };
+        for (const key of remove) delete next[key];
+        return next;
+      });
     });
   }
 
@@ -794,7 +808,7 @@ export class KargoSimulator {
       });
     } catch (err) {
       if (exec.cancel) throw new Cancelled();
-      throw new Error(`error sending HTTP request: ${(err as Error).message}`, { cause: err });
+      throw new Error(`error sending HTTP request: ${goRequestError(method, url, err)}`, { cause: err });
     }
     const text = await readLimited(response);
     const contentType =
@@ -916,12 +930,25 @@ export class KargoSimulator {
         const history = arrOf(s.freightHistory);
         const key = Object.keys(obj(collection.items))[0] ?? '';
         previousFreight = str(obj(obj(history[0]?.items)[key]).name) || undefined;
+        // Kargo adds an entry per successful promotion, also when the Freight is the one already there;
+        // with no verification defined, the Freight is verified at once.
         s.freightHistory = [
-          { id: collection.id, items: collection.items },
-          ...history.filter((h) => h.id !== collection.id),
+          {
+            id: collection.id,
+            items: collection.items,
+            verificationHistory: [
+              { id: randomUUID(), phase: 'Successful', startTime: finishedAt, finishTime: finishedAt },
+            ],
+          },
+          ...history,
         ].slice(0, 10);
         s.health = { status: 'Healthy' };
         s.freightSummary = str(freightRef.name);
+      } else {
+        s.health = {
+          status: 'Unknown',
+          issues: ['Cannot assess health because last Promotion did not succeed'],
+        };
       }
     });
     if (phase === 'Succeeded' && freight) {
@@ -947,20 +974,53 @@ export class KargoSimulator {
         if (!isObject(currentlyIn[stageName])) currentlyIn[stageName] = { since: metaTime(now) };
         s.currentlyIn = currentlyIn;
         const verifiedIn = obj(s.verifiedIn);
-        verifiedIn[stageName] = { ...obj(verifiedIn[stageName]), verifiedAt: metaTime(now) };
+        // The first verification's time stays (Kargo verifies again, but keeps verifiedAt).
+        verifiedIn[stageName] = { verifiedAt: metaTime(now), ...obj(verifiedIn[stageName]) };
         s.verifiedIn = verifiedIn;
       });
     }
-    const actor = str(obj(metaOf(promo).annotations)[ANNOTATION_CREATE_ACTOR]) || CONTROLLER_ACTOR;
+    // Events as Kargo's controllers send them: the Promotion's creator as actor when there is one.
+    const creator = str(obj(metaOf(promo).annotations)[ANNOTATION_CREATE_ACTOR]);
     const involved = final ?? promo;
+    const aborted = phase === 'Aborted';
     recordKargoEvent(this.store, {
       namespace: ns,
       reason: `Promotion${phase}`,
-      message: message ? `Promotion ${phase.toLowerCase()}: ${message}` : `Promotion ${phase.toLowerCase()}`,
+      message: aborted
+        ? (message ?? terminatedBy(undefined))
+        : `Promotion ${phase}${message ? `: ${message}` : ''}`,
       involved,
-      annotations: promotionEventAnnotations(ns, involved, freight, actor),
+      annotations: {
+        ...promotionEventAnnotations(
+          ns,
+          involved,
+          freight,
+          creator || (aborted && abortActor(promo)) || PROMOTION_CONTROLLER,
+        ),
+        ...(phase === 'Succeeded' ? { 'event.kargo.akuity.io/verification-pending': 'false' } : {}),
+      },
       now: this.now(),
+      component: 'promotion-controller',
     });
+    if (phase === 'Succeeded' && freight) {
+      const at = metaTime(this.now());
+      recordKargoEvent(this.store, {
+        namespace: ns,
+        reason: 'FreightVerificationSucceeded',
+        message: 'Freight verification succeeded',
+        involved: this.store.get(this.kargo('freights'), ns, str(metaOf(freight).name)) ?? freight,
+        annotations: {
+          'event.kargo.akuity.io/actor': STAGE_CONTROLLER,
+          'event.kargo.akuity.io/project': ns,
+          'event.kargo.akuity.io/stage-name': stageName,
+          'event.kargo.akuity.io/verification-start-time': at,
+          'event.kargo.akuity.io/verification-finish-time': at,
+          ...freightEventAnnotations(freight),
+        },
+        now: this.now(),
+        component: 'stage-controller',
+      });
+    }
   }
 
   // ---- helpers --------------------------------------------------------------------------------------------
@@ -1000,22 +1060,67 @@ export class KargoSimulator {
   }
 }
 
-class StepError extends Error {
-  constructor(alias: string, message: string) {
-    super(`step "${alias}": ${message}`);
-  }
+/** Kargo's DetermineFinalPhase: the worst step status (continueOnError steps excluded), with its message. */
+const SEVERITY: Readonly<Record<StepStatus, number>> = {
+  Succeeded: 0,
+  Skipped: 1,
+  Running: 2,
+  Aborted: 3,
+  Failed: 4,
+  Errored: 5,
+};
+
+function finalPhase(
+  steps: JsonObject[],
+  statuses: Map<string, StepStatus>,
+  messages: Map<string, string>,
+): { phase: Phase; message?: string } {
+  let worst: StepStatus = 'Succeeded';
+  let message: string | undefined;
+  steps.forEach((step, i) => {
+    if (step.continueOnError === true) return;
+    const alias = str(step.as) || `step-${i}`;
+    const status = statuses.get(alias);
+    if (status && SEVERITY[status] > SEVERITY[worst]) {
+      worst = status;
+      message = messages.get(alias);
+    }
+  });
+  const phase: Phase =
+    worst === 'Succeeded' || worst === 'Skipped' ? 'Succeeded' : worst === 'Running' ? 'Errored' : worst;
+  return { phase, ...(message ? { message } : {}) };
 }
 
 function abortRequested(promotion: JsonObject): boolean {
-  const value = str(obj(metaOf(promotion).annotations)[ANNOTATION_ABORT]).trim();
-  if (!value) return false;
-  if (value === 'terminate') return true;
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return isObject(parsed) && parsed.action === 'terminate';
-  } catch {
-    return false;
-  }
+  return parseAbortRequest(obj(metaOf(promotion).annotations)[ANNOTATION_ABORT])?.action === 'terminate';
+}
+
+/** Who asked for the abort (the webhook writes it into the annotation); the controller when nobody is named. */
+function abortActor(promotion: JsonObject): string | undefined {
+  return parseAbortRequest(obj(metaOf(promotion).annotations)[ANNOTATION_ABORT])?.actor;
+}
+
+/** Kargo keeps a commit's subject, cut to 80 bytes with "..." (pkg/controller/git/commit shortenString). */
+export function shortenSubject(subject: string, length = 80): string {
+  const bytes = Buffer.from(subject, 'utf8');
+  if (length < 3 || bytes.length <= length) return subject;
+  return `${bytes.subarray(0, length - 3).toString('utf8')}...`;
+}
+
+/** A failed request as Go's net/http reports it: `Post "<url>": dial tcp 127.0.0.1:9: connect: connection refused`. */
+function goRequestError(method: string, url: URL, err: unknown): string {
+  const verb = method.charAt(0).toUpperCase() + method.slice(1).toLowerCase();
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const host = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+  let detail = cause?.message ?? (err as Error).message;
+  if (cause?.code === 'ECONNREFUSED') detail = `dial tcp ${host}: connect: connection refused`;
+  else if ((err as Error).name === 'TimeoutError')
+    detail = 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
+  return `${verb} "${url.toString()}": ${detail}`;
+}
+
+function terminatedBy(actor: string | undefined): string {
+  return actor ? `Promotion terminated by ${actor}` : 'Promotion terminated per user request';
 }
 
 const arrOf = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObject) : []);

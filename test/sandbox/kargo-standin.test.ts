@@ -26,7 +26,7 @@ import { LABEL_REQUEST_ID, type WatchEvent } from '../../src/kargo/gateway.js';
 import { evaluateConfig, evaluateExpr, evaluateTemplate, ExprError } from '../../src/sandbox/kargo-expr.js';
 import { freightAlias, freightId, pathSelected } from '../../src/sandbox/kargo-freight.js';
 import { parseLabelSelector, matchesLabels } from '../../src/sandbox/kargo-k8s.js';
-import { KargoSimulator, startKargoSandbox } from '../../src/sandbox/kargo-simulator.js';
+import { KargoSimulator, shortenSubject, startKargoSandbox } from '../../src/sandbox/kargo-simulator.js';
 import { KargoStandIn, DEFAULT_BOT_USER } from '../../src/sandbox/kargo-standin.js';
 
 const NS = 'gitops-infra';
@@ -269,11 +269,15 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
       for (const f of fromGit) {
         expect(f.warehouse).toBe(NS);
         expect(f.commits[0]).toMatchObject({ repoURL: REPO_URL, branch: 'main' });
+        // The subject, cut to 80 bytes as Kargo's git subscriber does (checked against the real controller).
         expect(f.commits[0]!.message).toBe(
-          execFileSync('git', ['-C', repoRoot, 'log', '-1', '--format=%s', f.commits[0]!.id], {
-            encoding: 'utf8',
-          }).trim(),
+          shortenSubject(
+            execFileSync('git', ['-C', repoRoot, 'log', '-1', '--format=%s', f.commits[0]!.id], {
+              encoding: 'utf8',
+            }).trim(),
+          ),
         );
+        expect(Buffer.byteLength(f.commits[0]!.message ?? '')).toBeLessThanOrEqual(80);
         expect(f.name).toBe(
           freightId({
             origin: { kind: 'Warehouse', name: NS },
@@ -284,6 +288,17 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
         expect(await gateway.findFreight(f.alias!)).toMatchObject({ name: f.name });
         expect(await gateway.findFreight(f.name.slice(0, 9))).toMatchObject({ name: f.name });
       }
+    });
+
+    it('keeps a commit subject as Kargo does: at most 80 bytes, cut ones end in "..."', () => {
+      expect(shortenSubject('short subject')).toBe('short subject');
+      const long = `Bootstrap IAM checks in the policy job instead of a job of their own (the job list stays)`;
+      // What the real controller stored for this very subject.
+      expect(shortenSubject(long)).toBe(
+        'Bootstrap IAM checks in the policy job instead of a job of their own (the job...',
+      );
+      // Bytes, not characters: a cut through a character leaves U+FFFD, as Go's JSON encoding of Kargo's cut does.
+      expect(shortenSubject('é'.repeat(60))).toBe(`${'é'.repeat(38)}\uFFFD...`);
     });
 
     it('path filters follow Kargo: plain entries are prefixes, glob: and regex: patterns', () => {
@@ -502,14 +517,55 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
         'event.kargo.akuity.io/stage-name': 'dev',
         'event.kargo.akuity.io/freight-name': newest,
         'event.kargo.akuity.io/freight-alias': freight.alias,
+        'event.kargo.akuity.io/verification-pending': 'false',
       });
+      // Messages and sources as the real controller and webhook write them.
+      expect(byReason.PromotionSucceeded!.message).toBe('Promotion Succeeded');
+      expect(byReason.PromotionSucceeded!.source?.component).toBe('promotion-controller');
+      expect(byReason.PromotionCreated!.message).toBe(
+        `Promotion created for Stage "dev" by "kubernetes:${DEFAULT_BOT_USER}"`,
+      );
+      expect(byReason.PromotionCreated!.source?.component).toBe('promotion-webhook');
+      const verified = await core.listNamespacedEvent({
+        namespace: NS,
+        fieldSelector: `involvedObject.name=${newest}`,
+      });
+      expect(verified.items.map((e) => [e.reason, e.message])).toContainEqual([
+        'FreightVerificationSucceeded',
+        'Freight verification succeeded',
+      ]);
     });
 
-    it('createPromotion is idempotent on the request id (full form, name kept)', async () => {
+    it('promoting the Freight a Stage already runs adds a freight history entry, and keeps the first verification time', async () => {
+      const before = (await gateway.findFreight(newest))!;
+      const again = await gateway.createPromotion(promoteInput('dev', newest));
+      expect((await terminal(again.name)).phase).toBe('Succeeded');
+      const stage = (await custom.getNamespacedCustomObject({ ...kargo('stages'), name: 'dev' })) as {
+        status: {
+          freightHistory: Array<{
+            items: Record<string, { name: string }>;
+            verificationHistory?: Array<{ phase: string }>;
+          }>;
+        };
+      };
+      // The real controller keeps one entry per successful Promotion, each verified at once (no verification).
+      expect(stage.status.freightHistory.slice(0, 2).map((h) => h.items[`Warehouse/${NS}`]!.name)).toEqual([
+        newest,
+        newest,
+      ]);
+      expect(stage.status.freightHistory[0]!.verificationHistory?.map((v) => v.phase)).toEqual([
+        'Successful',
+      ]);
+      const after = (await gateway.findFreight(newest))!;
+      expect(after.verifiedIn.dev).toEqual(before.verifiedIn.dev);
+    });
+
+    it('createPromotion is idempotent on the request id (full form, renamed by the webhook as 1.11 does)', async () => {
       const input = promoteInput('prod', newest); // verified in dev above: available to prod
       const first = await gateway.createPromotion(input);
       const again = await gateway.createPromotion(input);
       expect(again.name).toBe(first.name);
+      expect(first.name).toMatch(new RegExp(`^prod\\.[0-9a-z]{26}\\.${newest.slice(0, 7)}$`));
       const labelled = (await custom.listNamespacedCustomObject({
         ...kargo('promotions'),
         labelSelector: `${LABEL_REQUEST_ID}=${input.requestId}`,
@@ -577,6 +633,8 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
         name: created.name,
         phase: 'Failed',
       });
+      // Kargo cannot assess a Stage whose last Promotion did not succeed.
+      expect((await gateway.getStage('dev'))!.health).toBe('Unknown');
     });
 
     it('refuses Freight not available to the Stage with 422 on spec.freight (prod, unverified in dev)', async () => {
@@ -641,6 +699,17 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
       expect(done.phase).toBe('Aborted');
       expect(done.message).toBe(`Promotion terminated by kubernetes:${DEFAULT_BOT_USER}`);
       expect(done.steps.find((s) => s.alias === 'waitRun')).toMatchObject({ status: 'Aborted' });
+      // The webhook rewrote the request with who made it, as Kargo's does.
+      const raw = (await custom.getNamespacedCustomObject({
+        ...kargo('promotions'),
+        name: created.name,
+      })) as {
+        metadata: { annotations: Record<string, string> };
+      };
+      expect(JSON.parse(raw.metadata.annotations['kargo.akuity.io/abort']!)).toEqual({
+        action: 'terminate',
+        actor: `kubernetes:${DEFAULT_BOT_USER}`,
+      });
     });
 
     it('keeps the Promotion spec immutable', async () => {
@@ -862,6 +931,22 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
           ['dev', newestFreight.name],
         ]);
         expect(promotions.items[0]!.metadata.annotations?.['kargo.akuity.io/create-actor']).toBeUndefined();
+        // A person's Promotion to dev (auto-promotion on) says whether it resumes or holds auto-promotion.
+        const older = (await bot.listFreight())[1]!;
+        const hold = await bot.createPromotion(promoteInput('dev', older.name));
+        const resume = await bot.createPromotion(promoteInput('dev', newestFreight.name));
+        const annotationsOf = async (name: string) =>
+          (
+            (await otherApi.getNamespacedCustomObject({ ...kargo('promotions'), name })) as {
+              metadata: { annotations: Record<string, string> };
+            }
+          ).metadata.annotations;
+        expect(await annotationsOf(hold.name)).toMatchObject({
+          'kargo.akuity.io/auto-promotion-hold': `Warehouse/${NS}`,
+        });
+        expect(await annotationsOf(resume.name)).toMatchObject({
+          'kargo.akuity.io/auto-promotion-resume': `Warehouse/${NS}`,
+        });
         const stages = (await otherApi.listNamespacedCustomObject({ ...kargo('stages') })) as {
           items: Array<{ status?: { autoPromotionEnabled?: boolean } }>;
         };
@@ -892,10 +977,15 @@ describe('Kargo stand-in + simulator, driven by the real KubernetesKargoGateway'
           const p = await bot.getPromotion(promotion.name);
           return p?.phase === 'Errored' ? p : undefined;
         }, 'Errored');
+        // Kargo's wording (real controller: `step "dispatch" met error threshold of 1: error running step
+        // "dispatch": error sending HTTP request: Post "…": dial tcp …: connect: connection refused`).
         expect(done.message).toMatch(
-          /step "dispatch": the sandbox does not call https:\/\/api\.github\.com .*met error threshold of 1/,
+          /^step "dispatch" met error threshold of 1: error running step "dispatch": the sandbox does not call https:\/\/api\.github\.com /,
         );
-        expect(done.steps[0]).toMatchObject({ alias: 'dispatch', status: 'Errored' });
+        expect(done.steps.map((s) => [s.alias, s.status])).toEqual([
+          ['dispatch', 'Errored'],
+          ['waitRun', 'Skipped'],
+        ]);
       } finally {
         await sandbox.stop();
       }
