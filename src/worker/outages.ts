@@ -36,6 +36,13 @@ export interface OutagesOptions {
 
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 
+/**
+ * Down again this soon after recovering is the same incident (an API server that flaps while it restarts):
+ * its alert is updated, not posted again. Longer apart, an outage gets a new alert, because an edited
+ * message higher up the channel notifies nobody.
+ */
+const FLAP_WINDOW_SECONDS = 60;
+
 export class Outages {
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly now: () => number;
@@ -51,7 +58,7 @@ export class Outages {
     return `${this.options.prefix}:outage:${dependency}`;
   }
 
-  /** The alert of an outage that ended recently: a dependency that flaps reuses it instead of a new one. */
+  /** The alert of an outage that ended within FLAP_WINDOW_SECONDS: a flapping dependency reuses it. */
   private recentKey(dependency: Dependency): string {
     return `${this.options.prefix}:outage-recent:${dependency}`;
   }
@@ -67,7 +74,8 @@ export class Outages {
     // Down again shortly after recovering (a restart that flaps, a rolling update): the same incident,
     // the same alert message, updated in place.
     const recent = await redis.get(this.recentKey(dependency));
-    const previous = recent ? (JSON.parse(recent) as OutageState) : undefined;
+    const ended = recent ? (JSON.parse(recent) as OutageState & { recoveredAt: number }) : undefined;
+    const previous = ended && now - ended.recoveredAt <= FLAP_WINDOW_SECONDS * 1000 ? ended : undefined;
     const fresh: OutageState = {
       since: previous?.since ?? now,
       failures: (previous?.failures ?? 0) + 1,
@@ -104,7 +112,12 @@ export class Outages {
     const state = JSON.parse(raw) as OutageState;
     const now = this.now();
     this.recovered.set(dependency, now);
-    await redis.set(this.recentKey(dependency), raw, 'EX', 600);
+    await redis.set(
+      this.recentKey(dependency),
+      JSON.stringify({ ...state, recoveredAt: now }),
+      'EX',
+      FLAP_WINDOW_SECONDS * 2,
+    );
     const minutes = Math.max(1, Math.round((now - state.since) / 60_000));
     this.options.logger.info({ dependency, minutes }, `${LABEL[dependency]} answers again`);
     await this.options.alerts

@@ -1,5 +1,6 @@
 // An outage is one incident with one alert, on real Redis: every failure during it only pauses longer;
-// recovery updates the same alert; a dependency that flaps (a restart) stays one incident.
+// recovery updates the same alert; a dependency that flaps (a restart) stays one incident, and a new
+// outage minutes later is a new alert.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -53,5 +54,14 @@ describe('Outages', () => {
     await outages.down('kubernetes', 'EOF');
     expect([...alerts.keys()]).toHaveLength(1);
     expect(alerts.values().next().value?.at(-1)).toMatch(/is unreachable\* again since 10:00 UTC/);
+
+    // Recovered, and down again two minutes later: a new incident gets a new alert (an edit notifies nobody).
+    await outages.up('kubernetes');
+    clock += 2 * 60_000;
+    await outages.down('kubernetes', 'connect ECONNREFUSED');
+    expect([...alerts.keys()]).toHaveLength(2);
+    expect([...alerts.values()][1]).toEqual([
+      expect.stringMatching(/^:red_circle: \*The Kubernetes API \(Kargo\) is unreachable\* since 10:03 UTC/),
+    ]);
   });
 });
