@@ -551,6 +551,7 @@ export async function startKargoControlPlane(options: KargoControlPlaneOptions):
   live.add(entry);
   const processes: RunningProcess[] = [];
   let guard: NetworkGuard | undefined;
+  let watchdog: ChildProcess | undefined;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -559,6 +560,13 @@ export async function startKargoControlPlane(options: KargoControlPlaneOptions):
     guard?.stop();
     // Controllers first, the webhooks server last (its webhooks fail closed while it is down).
     for (const p of [...processes].reverse()) await stopChild(p.child);
+    if (watchdog?.pid) {
+      try {
+        process.kill(watchdog.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     live.delete(entry);
     if (!keepLogs) fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -744,6 +752,19 @@ export async function startKargoControlPlane(options: KargoControlPlaneOptions):
       GITCLIENT_NAME: 'Kargo',
       GITCLIENT_EMAIL: 'no-reply@kargo.io',
     });
+    // A detached shell that ends the three processes if this one dies without its exit handler (SIGKILL).
+    const pids = processes.map((p) => p.child.pid).filter((pid): pid is number => typeof pid === 'number');
+    watchdog = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${pids.join(' ')} 2>/dev/null; ` +
+          (keepLogs ? 'true' : `rm -rf '${dir.replace(/'/g, '')}'`),
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    watchdog.unref();
+    entry.children.push(watchdog);
     guard = new NetworkGuard(() =>
       processes.map((p) => p.child.pid).filter((pid): pid is number => typeof pid === 'number'),
     );

@@ -81,6 +81,10 @@ describeWithKargo('the bot with the real Kargo v1.11.2 controller', (kargoEnv) =
       ...env.kargo.crashed(),
       `--- controller:\n${env.kargo.logTail('controller', 25)}`,
       `--- webhooks server:\n${env.kargo.logTail('kubernetes-webhooks-server', 8)}`,
+      `--- the bot's last replies:\n${(h?.slack.ephemeral({}) ?? [])
+        .slice(-5)
+        .map((m) => `${m.user}: ${m.text}`)
+        .join('\n')}`,
     ].join('\n');
   const waitKargo = <T>(what: string, probe: () => Promise<T | undefined | false>, ms = PROMOTION_MS) =>
     waitFor(what, probe, ms, diagnostics);
