@@ -16,6 +16,8 @@ import type {
   Finding,
   FindingCounts,
   GateResult,
+  PlanAttributeChange,
+  PlanResourceChange,
   PlanSummary,
   TerraformOutputs,
 } from '../artifacts/types.js';
@@ -31,11 +33,19 @@ export const RUN_LIMITS = {
   stepName: 200,
   gateReports: 40,
   topFindingsPerReport: 20,
+  /** Title, resource, location of a finding, and a gate's summary (the artifact caps them at 300 too). */
   findingText: 300,
+  /** The artifact's own cap on a finding's message (1,000): "Show all findings" shows it whole. */
+  findingMessage: 1000,
   plans: 6,
   /** Per action; the counts stay exact, the details say how many addresses are not listed. */
   planAddressesPerAction: 100,
   planAddress: 200,
+  /** Replaced/updated resources described attribute by attribute (the artifact allows 100). */
+  planChanges: 50,
+  planAttributes: 20,
+  planAttributePath: 300,
+  planValue: 100,
   outputSets: 6,
   outputsPerSet: 50,
   outputName: 100,
@@ -133,10 +143,20 @@ export interface CardPlan {
   resources: Record<PlanAction, string[]>;
   /** The artifact itself left addresses out (over its own limit). */
   truncated: boolean;
+  /**
+   * Attribute-level changes of replaced and updated resources (replacements first), at most
+   * RUN_LIMITS.planChanges; undefined when the artifact predates them (addresses only).
+   */
+  changes?: CardPlanChange[];
+  /** Replaced/updated resources the artifact or the card left out of `changes`. */
+  changesOmitted?: number;
   attempt?: number;
   generatedAt?: string;
   at: string;
 }
+
+export type CardPlanChange = PlanResourceChange;
+export type CardPlanAttribute = PlanAttributeChange;
 
 export interface CardOutputEntry {
   name: string;
@@ -479,11 +499,49 @@ export function mergePlan(plans: readonly CardPlan[], summary: PlanSummary, at: 
     counts,
     resources,
     truncated: summary.truncated === true || cut,
+    ...planChangesOf(summary),
     attempt: validAttempt(summary.run?.attempt),
     generatedAt: summary.generatedAt,
     at,
   });
   return upsertNewer(plans, deployKey, plan, RUN_LIMITS.plans);
+}
+
+/** The artifact's attribute changes, bounded and re-checked: a hidden attribute never keeps a value. */
+function planChangesOf(summary: PlanSummary): Pick<CardPlan, 'changes' | 'changesOmitted'> {
+  if (!Array.isArray(summary.changes)) return {};
+  const valid = summary.changes.filter(
+    (c) => typeof c?.address === 'string' && (c.action === 'replace' || c.action === 'update'),
+  );
+  const changes = valid.slice(0, RUN_LIMITS.planChanges).map((c) => {
+    const attributes = (Array.isArray(c.attributes) ? c.attributes : []).filter(
+      (a) => typeof a?.path === 'string',
+    );
+    const kept = attributes.slice(0, RUN_LIMITS.planAttributes).map(boundAttribute);
+    const omitted = nonNegative(c.attributesOmitted) + attributes.length - kept.length;
+    return withoutUndefined({
+      address: truncate(c.address, RUN_LIMITS.planAddress),
+      action: c.action,
+      reason: typeof c.reason === 'string' ? truncate(c.reason, 100) : undefined,
+      attributes: kept,
+      attributesOmitted: omitted > 0 ? omitted : undefined,
+    });
+  });
+  const omitted = nonNegative(summary.changesOmitted) + valid.length - changes.length;
+  return omitted > 0 ? { changes, changesOmitted: omitted } : { changes };
+}
+
+function boundAttribute(a: PlanAttributeChange): CardPlanAttribute {
+  const hidden = a.hidden === 'sensitive' || a.hidden === 'unknown' ? a.hidden : undefined;
+  const value = (v: unknown): string | undefined =>
+    hidden === undefined && typeof v === 'string' ? truncate(v, RUN_LIMITS.planValue) : undefined;
+  return withoutUndefined({
+    path: truncate(a.path, RUN_LIMITS.planAttributePath),
+    forcesReplacement: a.forcesReplacement === true ? true : undefined,
+    hidden,
+    before: value(a.before),
+    after: value(a.after),
+  });
 }
 
 export function mergeOutputs(
@@ -544,7 +602,7 @@ function boundFinding(finding: Finding): Finding {
   return withoutUndefined({
     id: truncate(String(finding.id ?? 'unknown'), 100),
     severity: finding.severity,
-    message: truncate(String(finding.message ?? ''), RUN_LIMITS.findingText),
+    message: truncate(String(finding.message ?? ''), RUN_LIMITS.findingMessage),
     title: finding.title === undefined ? undefined : truncate(finding.title, RUN_LIMITS.findingText),
     resource: finding.resource === undefined ? undefined : truncate(finding.resource, RUN_LIMITS.findingText),
     location: finding.location === undefined ? undefined : truncate(finding.location, RUN_LIMITS.findingText),

@@ -302,7 +302,11 @@ describe('applyEvent: GateReported', () => {
     const report = card.gateReports[0];
     expect(report?.topFindings).toHaveLength(RUN_LIMITS.topFindingsPerReport);
     expect(report?.findings).toEqual({ critical: 1e6, high: 0, medium: 0, low: 0, unknown: 0 });
-    expect(JSON.stringify(card).length).toBeLessThan(40_000);
+    // Messages are kept whole up to the artifact's own cap (1,000), the rest at 300.
+    expect(report?.topFindings[0]?.message.length).toBeGreaterThan(RUN_LIMITS.findingMessage - 5);
+    expect(report?.topFindings[0]?.message.length).toBeLessThanOrEqual(RUN_LIMITS.findingMessage);
+    expect(report?.topFindings[0]?.title?.length).toBeLessThanOrEqual(RUN_LIMITS.findingText);
+    expect(JSON.stringify(card).length).toBeLessThan(50_000);
   });
 });
 
@@ -321,6 +325,49 @@ describe('applyEvent: PlanSummarized', () => {
     });
     expect(card.plans[0]?.resources.add).toHaveLength(RUN_LIMITS.planAddressesPerAction);
     expect(card.timeline.at(-1)?.summary).toBe('Plan aws prod: +5000 ~0 −1');
+  });
+
+  it('keeps what changes inside resources, bounded; a hidden attribute never keeps a value', () => {
+    const attributes = Array.from({ length: 30 }, (_, i) => ({ path: `a${i}`, before: '1', after: '2' }));
+    const changes = [
+      {
+        address: 'aws_db_instance.main',
+        action: 'update' as const,
+        attributes: [
+          // Not what the converter writes (the schema refuses it), but a card must not show it either.
+          { path: 'password', hidden: 'sensitive' as const, before: '"hunter2"', after: '"hunter3"' },
+          { path: 'instance_class', before: '"db.t3.micro"', after: '"db.t3.small"' },
+        ],
+      },
+      ...Array.from({ length: 70 }, (_, i) => ({
+        address: `aws_route.r${i}`,
+        action: 'replace' as const,
+        attributes,
+      })),
+    ];
+    const card = effective(
+      base(),
+      runEv.plan(8, 'aws', 'prod', { change: ['aws_db_instance.main'] }, { changes, changesOmitted: 5 }),
+    );
+    const plan = card.plans[0];
+    expect(plan?.changes?.[0]).toEqual({
+      address: 'aws_db_instance.main',
+      action: 'update',
+      attributes: [
+        { path: 'password', hidden: 'sensitive' },
+        { path: 'instance_class', before: '"db.t3.micro"', after: '"db.t3.small"' },
+      ],
+    });
+    expect(plan?.changes).toHaveLength(RUN_LIMITS.planChanges);
+    expect(plan?.changesOmitted).toBe(5 + 71 - RUN_LIMITS.planChanges);
+    expect(plan?.changes?.[1]?.attributes).toHaveLength(RUN_LIMITS.planAttributes);
+    expect(plan?.changes?.[1]?.attributesOmitted).toBe(30 - RUN_LIMITS.planAttributes);
+    expect(JSON.stringify(card)).not.toContain('hunter');
+  });
+
+  it('an artifact without attribute changes leaves them unknown, not empty', () => {
+    const card = effective(base(), runEv.plan(8, 'aws', 'prod', { add: ['a.b'] }));
+    expect(card.plans[0]?.changes).toBeUndefined();
   });
 
   it('lets the applied plan replace the preview (later wins), not the other way', () => {
