@@ -30,7 +30,7 @@ import type {
   SlackMessage,
 } from './blockkit.js';
 import type { Card } from './card.js';
-import { planCountsText } from './render-run.js';
+import { planCountsText, planHasChanges, riskLine, riskPlain, showResourcesButton } from './render-plan.js';
 import {
   PIECE,
   code,
@@ -49,6 +49,8 @@ import type { ModalView } from '@slack/types';
 /** Block ids of the approval block on the card (unique within the card). */
 export const APPROVAL_BLOCK_ID = 'approval';
 export const APPROVAL_ACTIONS_BLOCK_ID = 'approval_actions';
+/** The one-line risk between the approval text and its buttons. */
+export const APPROVAL_RISK_BLOCK_ID = 'approval_risk';
 
 /** The Reject reason modal (views.open): callback id, and where the reason is in view.state.values. */
 export const REJECT_REASON_CALLBACK_ID = 'reject_reason';
@@ -65,6 +67,13 @@ export function approvalBlocks(card: Card, now?: Date): Block[] {
   if (!view) return [];
   const blocks: Block[] = [{ ...sectionBlock(approvalText(card, view, now)), block_id: APPROVAL_BLOCK_ID }];
   if (view.actionable) {
+    // The risk in one line, right before the buttons, with the resources one click away.
+    const risk = sectionBlock(riskLine(card));
+    blocks.push({
+      ...risk,
+      block_id: APPROVAL_RISK_BLOCK_ID,
+      ...(card.plans.some(planHasChanges) ? { accessory: showResourcesButton(card.id) } : {}),
+    });
     const actions = approvalActions(card, view.approval);
     if (actions) blocks.push(actions);
     else {
@@ -95,9 +104,12 @@ function approvalText(card: Card, view: ApprovalView, now: Date | undefined): st
           : `_Approving uses your own GitHub account (\`/approve link\` once), or ${link(approval.reviewUrl, 'review it on GitHub')}. The requester cannot approve._`,
       ];
       if (card.plans.length === 0) {
-        lines.push(
-          `_The plan summary is not in yet — ${link(card.run?.url ?? approval.reviewUrl, 'see the run')}._`,
-        );
+        // When the buttons show, the risk line under this says so too.
+        if (!view.actionable) {
+          lines.push(
+            `_The plan summary is not in yet — ${link(card.run?.url ?? approval.reviewUrl, 'see the run')}._`,
+          );
+        }
       } else {
         const plans = card.plans.map(
           (plan) =>
@@ -187,7 +199,8 @@ export function approvalFallbackText(card: Card): string | undefined {
   const view = approvalView(card);
   if (!view?.actionable) return undefined;
   const freight = freightWord(card);
-  return `⏳ Promotion to ${targetOf(card)} is awaiting approval${freight ? `: ${truncate(oneLine(freight), PIECE.alias)}` : ''}`;
+  const risk = riskPlain(card);
+  return `⏳ Promotion to ${targetOf(card)} is awaiting approval${freight ? `: ${truncate(oneLine(freight), PIECE.alias)}` : ''}${risk ? ` — ${truncate(risk, 200)}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -297,6 +310,7 @@ export function renderPendingList(items: readonly PendingListItem[], now?: Date)
         card.request ? `requested by ${mention(card.request.requestedBy)}` : undefined,
         `waiting since ${slackDate(since)}${waited ? ` (${waited})` : ''}`,
         plans.length > 0 ? `plan ${escapeMrkdwn(plans.join(', '))}` : 'plan not in yet',
+        riskPlain(card) ? `⚠️ ${escapeMrkdwn(riskPlain(card) ?? '')}` : undefined,
       ]
         .filter(Boolean)
         .join(' · '),

@@ -1,7 +1,19 @@
 // Pieces shared by the card renderer (render.ts) and the run renderers (render-run.ts): how a phase looks,
 // how untrusted text becomes safe mrkdwn, links, and packing lines into sections that fit Slack's limits.
-import { BLOCK_KIT_LIMITS, escapeMrkdwn, fitMrkdwn, moreItemsNote, truncate } from './blockkit.js';
+import {
+  BLOCK_KIT_LIMITS,
+  contextBlock,
+  escapeMrkdwn,
+  fitMrkdwn,
+  headerBlock,
+  moreItemsNote,
+  plainText,
+  sectionBlock,
+  truncate,
+} from './blockkit.js';
+import type { Block, ButtonElement, SlackMessage } from './blockkit.js';
 import type { Card, CardFreight, CardPhase } from './card.js';
+import { detailsButtonValue } from './details.js';
 import { formatDuration } from './duration.js';
 import { authorName, commitSubject, commitUrl, shortSha, utcTime } from './format.js';
 import type { Actor } from './types.js';
@@ -229,4 +241,94 @@ function fitItem(text: string, max: number): string {
   const omitted = lines.length - (kept === '' ? 0 : kept.split('\n').length);
   if (kept !== '' && omitted > 0) return `${kept}\n${moreItemsNote(omitted, 'line')}`;
   return fitMrkdwn(text, max);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pages: answers on demand (plan details, all findings) too long for one message
+
+/**
+ * Characters of block text per page. Slack's documented caps would allow 50 sections of 3,000, but it
+ * refuses far shorter messages as `msg_blocks_too_long` (reported from about 13,000 characters of blocks,
+ * slackapi/bolt-js#2509), so a page stays well below that.
+ */
+export const PAGE_CHARACTERS = 11_000;
+
+export interface Page {
+  /** Section texts of this page. */
+  sections: string[];
+  /** 1-based, clamped to the pages there are. */
+  page: number;
+  pages: number;
+}
+
+/**
+ * Splits items (mrkdwn; an item's lines stay together, one too long is cut with a note) into pages of at
+ * most PAGE_CHARACTERS, and returns the requested one packed into sections. Nothing is dropped up to
+ * `maxPages`; past it the last page ends with `overflow(hidden)`.
+ */
+export function paginate(
+  items: readonly string[],
+  page: number,
+  options: { maxPages: number; overflow: (hidden: number) => string },
+): Page {
+  const fitted = items.map((item) => fitItem(item, 2_500));
+  const pages: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const item of fitted) {
+    const cost = item.length + 1;
+    if (current.length > 0 && size + cost > PAGE_CHARACTERS) {
+      pages.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += cost;
+  }
+  if (current.length > 0 || pages.length === 0) pages.push(current);
+  if (pages.length > options.maxPages) {
+    const hidden = pages.slice(options.maxPages).reduce((sum, p) => sum + p.length, 0);
+    pages.length = options.maxPages;
+    pages[pages.length - 1]?.push(fitItem(options.overflow(hidden), 300));
+  }
+  const index = Math.min(Math.max(Math.floor(page), 1), pages.length) - 1;
+  return {
+    sections: packLines(pages[index] ?? [], BLOCK_KIT_LIMITS.sectionText),
+    page: index + 1,
+    pages: pages.length,
+  };
+}
+
+export interface PagedMessageOptions {
+  /** Header text (plain), e.g. `Plan · prod`; ` · page 2 of 3` is added when there are pages. */
+  title: string;
+  /** Notification fallback (plain, one line). */
+  text: string;
+  page: Page;
+  /** The card the answer is about and the button that asks for more of it (details.ts). */
+  cardId: string;
+  actionId: string;
+  /** Context lines at the bottom of every page (mrkdwn). */
+  footer?: readonly string[];
+}
+
+/** One page of an answer on demand: header, sections, a "More" button for the next page, a footer. */
+export function pagedMessage(options: PagedMessageOptions): SlackMessage {
+  const { page } = options;
+  const paged = page.pages > 1 ? ` · page ${page.page} of ${page.pages}` : '';
+  const blocks: Block[] = [headerBlock(`${options.title}${paged}`), ...page.sections.map(sectionBlock)];
+  if (page.page < page.pages) {
+    const more: ButtonElement = {
+      type: 'button',
+      action_id: options.actionId,
+      text: plainText(`More (page ${page.page + 1} of ${page.pages})`, BLOCK_KIT_LIMITS.buttonText),
+      value: detailsButtonValue(options.cardId, page.page + 1),
+    };
+    blocks.push({ type: 'actions', elements: [more] });
+  }
+  if (options.footer && options.footer.length > 0) blocks.push(contextBlock(options.footer));
+  return {
+    text: fitMrkdwn(escapeMrkdwn(oneLine(`${options.text}${paged}`)), BLOCK_KIT_LIMITS.messageText),
+    blocks,
+  };
 }

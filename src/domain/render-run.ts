@@ -5,6 +5,7 @@
 // Everything goes through the blockkit builders and fitSections, so any number of gates, findings,
 // addresses or outputs, of any length, still makes a message Slack accepts: lists are cut with a count and
 // a link to the run, never by failing to post.
+import { approvalView } from './approval.js';
 import {
   BLOCK_KIT_LIMITS,
   contextBlock,
@@ -17,6 +18,7 @@ import {
 } from './blockkit.js';
 import type { Block, SectionBlock, SlackMessage } from './blockkit.js';
 import type { Card } from './card.js';
+import { PLAN_DETAILS_ACTION_ID } from './details.js';
 import { formatDuration } from './duration.js';
 import {
   artifactProblemSentence,
@@ -44,12 +46,22 @@ import {
   tookOf,
 } from './render-parts.js';
 import type { FitItem } from './render-parts.js';
+import { failureLead, failurePlain, isFailedRow, kargoSaysText } from './render-failure.js';
 import { totalFindings } from './run-state.js';
-import type { CardArtifactProblem, CardOutputs, CardPlan, PlanAction } from './run-state.js';
+import type { CardArtifactProblem, CardOutputs } from './run-state.js';
 import type { FindingCounts } from '../artifacts/types.js';
+import {
+  byCloud,
+  planCountsText,
+  planHasChanges,
+  planLineText,
+  planName,
+  renderPlanDetails,
+  showResourcesButton,
+} from './render-plan.js';
 
-/** The button on the plan line; the Slack adapter answers it with renderPlanDetails, ephemerally. */
-export const PLAN_DETAILS_ACTION_ID = 'plan_details';
+export { PLAN_DETAILS_ACTION_ID };
+export { planCountsText, renderPlanDetails };
 
 const ROW_EMOJI: Readonly<Record<GateRowStatus, string>> = {
   pending: '◻️',
@@ -65,14 +77,6 @@ const ROW_EMOJI: Readonly<Record<GateRowStatus, string>> = {
 };
 
 export const rowEmoji = (status: GateRowStatus): string => ROW_EMOJI[status] ?? '❔';
-
-const CLOUD_LABEL: Readonly<Record<string, string>> = { aws: 'AWS', gcp: 'GCP', azure: 'Azure', all: 'all' };
-const CLOUD_ORDER: Readonly<Record<string, number>> = { aws: 0, gcp: 1, azure: 2 };
-const byCloud = <T extends { cloud: string; environment: string }>(list: readonly T[]): T[] =>
-  [...list].sort(
-    (a, b) =>
-      (CLOUD_ORDER[a.cloud] ?? 9) - (CLOUD_ORDER[b.cloud] ?? 9) || a.environment.localeCompare(b.environment),
-  );
 
 const MAX_GATE_SECTIONS = 4;
 const TOP_FINDINGS_PER_ROW = 3;
@@ -114,7 +118,10 @@ export function runBlocks(card: Card, now: Date | undefined): Block[] {
   if (failed) blocks.push(sectionBlock(failed));
   const plan = planSection(card);
   if (plan) blocks.push(plan);
-  blocks.push(...checklistSections(card, gateChecklist(card), now, MAX_GATE_SECTIONS).map(sectionBlock));
+  const rows = gateChecklist(card);
+  // A failure card leads with the failure: the gates that passed or were skipped fold into one line.
+  const collapse = card.phase === 'Failed' || card.phase === 'Errored';
+  blocks.push(...checklistSections(card, rows, now, MAX_GATE_SECTIONS, { collapse }).map(sectionBlock));
   const problems = problemSections(openArtifactProblems(card), card.run?.url, 1);
   blocks.push(...problems.map(sectionBlock));
   return blocks;
@@ -133,31 +140,23 @@ export function failedJobText(card: Card): string | undefined {
   return `*Failed job:* ${job} ${where}`;
 }
 
-export function planCountsText(plan: Pick<CardPlan, 'counts'>): string {
-  const { add, change, destroy, replace } = plan.counts;
-  if (add + change + destroy + replace === 0) return 'no changes';
-  return `+${add} ~${change} −${destroy}${replace > 0 ? ` (${replace} replaced)` : ''}`;
-}
-
-const planName = (plan: Pick<CardPlan, 'cloud' | 'environment'>): string =>
-  `${CLOUD_LABEL[plan.cloud] ?? plan.cloud} ${plan.environment}`;
-
+/**
+ * The plan line, with "Show resources"; the risk line under it when something is destroyed or replaced
+ * (unless the approval prompt already states it, right above).
+ */
 function planSection(card: Card): SectionBlock | undefined {
   if (card.plans.length === 0) return undefined;
-  const plans = byCloud(card.plans);
-  const text = `*Plan* — ${plans.map((plan) => `${escapeMrkdwn(planName(plan))}: ${planCountsText(plan)}`).join(' · ')}`;
-  const block = sectionBlock(text);
-  const changes = plans.some((plan) => Object.values(plan.counts).some((count) => count > 0));
-  if (!changes) return block;
-  return {
-    ...block,
-    accessory: {
-      type: 'button',
-      action_id: PLAN_DETAILS_ACTION_ID,
-      text: { type: 'plain_text', text: 'Show resources', emoji: true },
-      value: truncate(card.id, BLOCK_KIT_LIMITS.buttonValue),
-    },
-  };
+  const block = sectionBlock(planLineText(card, !approvalView(card)?.actionable));
+  if (!card.plans.some(planHasChanges)) return block;
+  return { ...block, accessory: showResourcesButton(card.id) };
+}
+
+export interface ChecklistOptions {
+  /**
+   * On a failure card: passed and skipped gates collapse into one line (`✅ 17 passed · ⏭️ 2 skipped: GCP
+   * plan, Azure plan`), and a failed gate's findings are left to the failure's lead.
+   */
+  collapse?: boolean;
 }
 
 /** The checklist as section texts: one line per row, findings under rows that did not pass. */
@@ -166,28 +165,56 @@ export function checklistSections(
   rows: readonly GateRow[],
   now: Date | undefined,
   maxSections: number,
+  options: ChecklistOptions = {},
 ): string[] {
   if (rows.length === 0) return [];
   const counts = checklistCounts(rows);
   const cancelled = card.run?.status === 'completed' && card.run.conclusion === 'cancelled';
-  const heading = [
+  const headingLine = [
     `*Gates* (${counts.done} of ${counts.total} done${counts.failed > 0 ? ` · ${counts.failed} failed` : ''})`,
     cancelled ? '⛔ *GitHub run cancelled*' : undefined,
   ]
     .filter(Boolean)
     .join(' · ');
   const runUrl = card.run?.url;
+  const collapsed = options.collapse ? collapsedLine(rows) : undefined;
+  const listed = options.collapse
+    ? rows.filter((row) => row.status !== 'passed' && row.status !== 'skipped')
+    : rows;
+  const leadHasFindings = options.collapse === true;
   return fitSections(
-    rows.map((row) => ({ text: rowText(row, now, runUrl), priority: needsAttention(row.status) ? 0 : 1 })),
+    listed.map((row) => ({
+      text: rowText(row, now, runUrl, { findings: !(leadHasFindings && isFailedRow(row)) }),
+      priority: needsAttention(row.status) ? 0 : 1,
+    })),
     {
-      heading,
+      heading: collapsed ? `${headingLine}\n${collapsed}` : headingLine,
       maxSections,
       overflow: (hidden) => `… and ${plural(hidden, 'more gate')} — ${link(runUrl, 'see the run')}`,
     },
   );
 }
 
-export function rowText(row: GateRow, now: Date | undefined, runUrl: string | undefined): string {
+/** `✅ 17 passed · ⏭️ 2 skipped: GCP plan, Azure plan` (undefined when nothing passed or was skipped). */
+function collapsedLine(rows: readonly GateRow[]): string | undefined {
+  const passed = rows.filter((row) => row.status === 'passed').length;
+  const skipped = rows.filter((row) => row.status === 'skipped');
+  const parts: string[] = [];
+  if (passed > 0) parts.push(`✅ ${passed.toLocaleString('en-US')} passed`);
+  if (skipped.length > 0) {
+    const names = skipped.slice(0, 4).map((row) => plain(row.label, 40));
+    const more = skipped.length - names.length;
+    parts.push(`⏭️ ${skipped.length} skipped: ${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+  }
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
+export function rowText(
+  row: GateRow,
+  now: Date | undefined,
+  runUrl: string | undefined,
+  options: { findings?: boolean } = {},
+): string {
   const parts = [`${rowEmoji(row.status)} ${link(row.jobUrl, plain(row.label, PIECE.rowLabel))}`];
   if (row.durationMs !== undefined) parts.push(formatDuration(row.durationMs));
   else if ((row.status === 'running' || row.status === 'waiting') && row.startedAt && now) {
@@ -197,7 +224,8 @@ export function rowText(row: GateRow, now: Date | undefined, runUrl: string | un
   if (row.findings && totalFindings(row.findings) > 0) parts.push(findingsText(row.findings));
   let line = parts.join(' · ');
   if (row.note) line += ` — _${plain(row.note, PIECE.note)}_`;
-  const showFindings = ['failed', 'soft-failed', 'errored', 'unknown'].includes(row.status);
+  const showFindings =
+    options.findings !== false && ['failed', 'soft-failed', 'errored', 'unknown'].includes(row.status);
   const top = showFindings ? (row.topFindings ?? []) : [];
   if (top.length === 0) return line;
   const shown = top.slice(0, TOP_FINDINGS_PER_ROW);
@@ -256,75 +284,6 @@ export function problemLine(problem: CardArtifactProblem): string {
   const sentence = plain(artifactProblemSentence(problem), 400);
   const detail = oneLine(problem.detail);
   return `⚠️ ${sentence}${detail ? ` — _${plain(detail, PIECE.problemDetail)}_` : ''}`;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Plan details (on demand, ephemeral)
-
-const ACTION_ORDER: readonly PlanAction[] = ['destroy', 'replace', 'change', 'add'];
-const ACTION_TITLE: Readonly<Record<PlanAction, string>> = {
-  destroy: 'To destroy',
-  replace: 'To replace',
-  change: 'To change',
-  add: 'To add',
-};
-/** What must never be cut first: destructive changes. */
-const ACTION_PRIORITY: Readonly<Record<PlanAction, number>> = { destroy: 1, replace: 1, change: 2, add: 3 };
-
-/**
- * The resource addresses of every plan, by action (destroy and replace first: they are what an approver
- * must not miss), cut with counts and a link to the run when they do not fit.
- */
-export function renderPlanDetails(card: Card): SlackMessage {
-  const plans = byCloud(card.plans);
-  const runUrl = card.run?.url;
-  const items: FitItem[] = [];
-  for (const plan of plans) {
-    items.push({ text: `*${escapeMrkdwn(planName(plan))}* · ${planCountsText(plan)}`, priority: 0 });
-    if (plan.counts.replace > 0) {
-      items.push({
-        text: '_Replacements count as one add and one destroy, as Terraform counts them._',
-        priority: 0,
-      });
-    }
-    for (const action of ACTION_ORDER) {
-      const count = plan.counts[action];
-      if (count === 0) continue;
-      items.push({ text: `*${ACTION_TITLE[action]} (${count.toLocaleString('en-US')})*`, priority: 0 });
-      for (const address of plan.resources[action]) {
-        items.push({ text: `• ${code(address, PIECE.address)}`, priority: ACTION_PRIORITY[action] });
-      }
-      const unlisted = count - plan.resources[action].length;
-      if (unlisted > 0) {
-        items.push({
-          text: `… and ${unlisted.toLocaleString('en-US')} more address${unlisted === 1 ? '' : 'es'} not listed here — ${link(runUrl, 'see the run')}`,
-          priority: 0,
-        });
-      }
-    }
-  }
-  const problems = openArtifactProblems(card).filter((p) => p.artifact.startsWith('plan-summary-'));
-  items.push(...problems.map((problem) => ({ text: problemLine(problem), priority: 0 })));
-  if (plans.length === 0 && problems.length === 0) {
-    items.push({ text: '_No plan summary has been published for this promotion yet._', priority: 0 });
-  }
-  const freight = freightWord(card);
-  const sections = fitSections(items, {
-    maxSections: MAX_MESSAGE_SECTIONS,
-    overflow: (hidden) =>
-      `… and ${plural(hidden, 'more line')} — ${link(runUrl, 'the run')} has the whole plan`,
-  });
-  const text = oneLine(
-    `Plan for ${targetOf(card)}${freight ? ` (${freight})` : ''}: ${
-      plans.length > 0
-        ? plans.map((plan) => `${planName(plan)} ${planCountsText(plan)}`).join(', ')
-        : 'not published yet'
-    }`,
-  );
-  return {
-    text: fitMrkdwn(escapeMrkdwn(text), BLOCK_KIT_LIMITS.messageText),
-    blocks: [headerBlock(`Plan · ${targetOf(card)}`), ...sections.map(sectionBlock)],
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -451,7 +410,11 @@ export function renderFailureAlert(card: Card, options: AroundCardOptions = {}):
   const target = targetOf(card);
   const word = ALERT_WORD[card.phase] ?? (card.failedJob ? 'is failing' : `is ${card.phase.toLowerCase()}`);
   const blocks: Block[] = [headerBlock(`🚨 Promotion to ${target} ${word}`)];
-  blocks.push(sectionBlock(failedJobText(card) ?? whereText(card)));
+  // Lead with the failure: the failed gate, its findings, the resource and the fix (render-failure.ts).
+  blocks.push(...alertLead(card));
+  // Where it failed: the job and step (the lead names the run itself when no job failed).
+  const where = failedJobText(card) ?? (card.run ? undefined : whereText(card));
+  if (where) blocks.push(sectionBlock(where));
   const fields = [
     `*Promotion*\n${card.promotion ? promotionLink(card, card.promotion.name, options.kargoUrl) : '_not created_'}`,
     `*Freight*\n${freightMrkdwn(card)}`,
@@ -460,21 +423,44 @@ export function renderFailureAlert(card: Card, options: AroundCardOptions = {}):
   const run = runFieldText(card);
   if (run) fields.push(`*GitHub run*\n${run}`);
   blocks.push(fieldsBlock(fields));
-  const message = card.phase === 'Rejected' ? card.rejection?.reason : card.phaseMessage;
-  if (message) blocks.push(sectionBlock(codeBlockText('*Kargo says*', message)));
-  const failing = gateChecklist(card).filter((row) => row.status === 'failed' || row.status === 'errored');
-  blocks.push(...checklistSectionsFor(failing, card.run?.url).map(sectionBlock));
   const problems = openArtifactProblems(card);
   blocks.push(...problemSections(problems, card.run?.url, 1).map(sectionBlock));
+  // Kargo's own wording last: the step detail, for whoever wants it.
+  const message = card.phase === 'Rejected' ? undefined : card.phaseMessage;
+  if (message) blocks.push(sectionBlock(kargoSaysText(message)));
   if (options.cardUrl) blocks.push(contextBlock([link(options.cardUrl, 'View the promotion card')]));
   const failed = card.failedJob;
+  const gate = gateChecklist(card).some(isFailedRow);
+  const reason = card.phase === 'Rejected' ? card.rejection?.reason : (failurePlain(card) ?? message);
   const text = [
     `🚨 Promotion to ${target} ${word}`,
     card.freight || card.request ? `: ${freightWord(card) ?? ''}` : '',
-    failed ? ` — job ${failed.name} failed${failed.step ? ` at step ${failed.step}` : ''}` : '',
-    !failed && message ? ` — ${truncate(oneLine(message), PIECE.fallbackDetail)}` : '',
+    reason ? ` — ${truncate(oneLine(reason), PIECE.fallbackDetail)}` : '',
+    gate && failed ? `; job ${failed.name} failed${failed.step ? ` at step ${failed.step}` : ''}` : '',
   ].join('');
   return { text: fitMrkdwn(escapeMrkdwn(oneLine(text)), BLOCK_KIT_LIMITS.messageText), blocks };
+}
+
+/** The alert's first sections: the failure's lead; for a rejection or an abort, its reason. */
+function alertLead(card: Card): Block[] {
+  if (card.phase === 'Failed' || card.phase === 'Errored') return failureLead(card);
+  if (card.phase === 'Rejected') {
+    const reason = card.rejection?.reason ?? 'no reason given';
+    return [
+      sectionBlock(fitMrkdwn(`🚫 *Not promoted:* ${escapeMrkdwn(reason)}`, BLOCK_KIT_LIMITS.sectionText)),
+    ];
+  }
+  if (card.phaseMessage) {
+    return [
+      sectionBlock(
+        fitMrkdwn(
+          `⛔ *${escapeMrkdwn(card.phase)}:* ${plain(card.phaseMessage, 1_000)}`,
+          BLOCK_KIT_LIMITS.sectionText,
+        ),
+      ),
+    ];
+  }
+  return [];
 }
 
 /**
@@ -507,18 +493,6 @@ export function renderRunStillGoingAlert(card: Card, options: AroundCardOptions 
 function whereText(card: Card): string {
   if (card.run) return `*GitHub run:* ${runFieldText(card) ?? `#${card.run.id}`} — no failed job reported`;
   return '_No GitHub Actions run was started for this promotion._';
-}
-
-function checklistSectionsFor(rows: readonly GateRow[], runUrl: string | undefined): string[] {
-  if (rows.length === 0) return [];
-  return fitSections(
-    rows.map((row) => ({ text: rowText(row, undefined, runUrl), priority: 0 })),
-    {
-      heading: '*Failed gates*',
-      maxSections: 2,
-      overflow: (hidden) => `… and ${plural(hidden, 'more failed gate')} — ${link(runUrl, 'see the run')}`,
-    },
-  );
 }
 
 /** `title` and then `message` in a code block; our own fences survive any cut. */

@@ -3,15 +3,18 @@
 //   ✅ Promotion to prod                                    header
 //   *Succeeded* in 12m                                      what is happening, in a word
 //   *Freight* `frozen-tauntaun` · <commit|f5f87aa> Fix NAT routes — Jane Doe
+//   ❌ *Why it failed:* AWS · Trivy found 2 critical …      on Failed / Errored: the failed gate, its
+//   • *CRITICAL* on `aws_security_group.web` — …           findings, resource and fix, what to do now
+//         *Fix:* …                     [Show all findings]  (render-failure.ts)
 //   Requested by | Promotion | GitHub run #123 · failed     fields
-//   *Why it failed* ```message```                           on Failed / Errored / Aborted / Rejected
+//   ⏳ Awaiting approval … ⚠️ *Risk:* replaces `…`  [Approve] [Reject]   (render-approval.ts)
 //   *Failed job:* <job|prod gates (…)> at step `Trivy …`    the run's first failed job and step
-//   *Plan* — AWS prod: +3 ~1 −0          [Show resources]   plan summary, addresses on demand
-//   *Gates* (9 of 14 done · 1 failed)                       gate checklist (gates.ts), per-job links
-//   ❌ AWS · Trivy · 31s · 2 critical · 3 high
-//         ↳ CRITICAL `AVD-AWS-0104` on `aws_security_group.web` — …
+//   *Plan* — AWS prod: +3 ~1 −0          [Show resources]   plan summary, addresses on demand (render-plan.ts)
+//   *Gates* (9 of 14 done · 1 failed)                       gate checklist (gates.ts), per-job links; on a
+//   ✅ 17 passed · ⏭️ 2 skipped: GCP plan, Azure plan        failure, passed and skipped gates in one line
 //   ⚠️ plan-summary-aws-prod is missing: …                  artifact problems
 //   *Steps* (2/3 done) ✅ `dispatch` ⏳ `waitRun` …           Kargo's steps
+//   *Kargo says* ```step "waitRun": …```                    Kargo's wording, last
 //   Last: Phase Succeeded · 10:14 UTC                       context
 //
 // The run-related pieces and the messages around the card (plan details, outputs thread, success line,
@@ -52,6 +55,7 @@ import {
 import type { PhaseLook } from './render-parts.js';
 import { codeBlockText, runBlocks, runFieldText } from './render-run.js';
 import { approvalBlocks, approvalFallbackText } from './render-approval.js';
+import { failureLead, failurePlain, kargoSaysText } from './render-failure.js';
 
 export {
   PLAN_DETAILS_ACTION_ID,
@@ -64,6 +68,9 @@ export {
   rowEmoji,
 } from './render-run.js';
 export type { AroundCardOptions } from './render-run.js';
+export { FINDINGS_DETAILS_ACTION_ID } from './details.js';
+export { renderFindingsDetails } from './render-failure.js';
+export { riskLine } from './render-plan.js';
 export { gateChecklist } from './gates.js';
 
 export interface RenderCardOptions {
@@ -95,15 +102,21 @@ export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMe
     headerBlock(`${PHASE_LOOK[card.phase].emoji} Promotion to ${targetOf(card)}`),
     sectionBlock([statusLine(card, options.now), `*Freight* ${freightMrkdwn(card)}`].join('\n')),
   ];
-  const fields = detailFields(card, options.kargoUrl);
-  if (fields.length > 0) blocks.push(fieldsBlock(fields));
   const stillRunning = runStillGoingText(card);
   if (stillRunning) blocks.push(sectionBlock(stillRunning));
-  const problem = problemText(card);
-  if (problem) blocks.push(sectionBlock(problem));
+  // A failure leads with what failed and what to do (render-failure.ts); Kargo's wording comes last.
+  const failed = card.phase === 'Failed' || card.phase === 'Errored';
+  if (failed) blocks.push(...failureLead(card));
+  else {
+    const problem = problemText(card);
+    if (problem) blocks.push(sectionBlock(problem));
+  }
+  const fields = detailFields(card, options.kargoUrl);
+  if (fields.length > 0) blocks.push(fieldsBlock(fields));
   blocks.push(...approvalBlocks(card, options.now));
   blocks.push(...runBlocks(card, options.now));
   blocks.push(...stepSections(card.steps));
+  if (failed && card.phaseMessage) blocks.push(sectionBlock(kargoSaysText(card.phaseMessage)));
   const context = contextElements(card, options.now);
   if (context.length > 0) blocks.push(contextBlock(context));
   return { text: fallbackText(card), blocks };
@@ -189,9 +202,8 @@ function runStillGoingText(card: Card): string | undefined {
   );
 }
 
+/** Failed and Errored lead with failureLead instead. */
 const PROBLEM_TITLE: Partial<Record<CardPhase, string>> = {
-  Failed: '*Why it failed*',
-  Errored: '*What went wrong*',
   Aborted: '*Aborted*',
 };
 
@@ -275,7 +287,13 @@ function fallbackText(card: Card): string {
   if (awaiting) return fitMrkdwn(escapeMrkdwn(oneLine(awaiting)), BLOCK_KIT_LIMITS.messageText);
   const look = PHASE_LOOK[card.phase];
   const detail =
-    card.phase === 'Rejected' ? card.rejection?.reason : card.isTerminal ? card.phaseMessage : undefined;
+    card.phase === 'Rejected'
+      ? card.rejection?.reason
+      : card.phase === 'Failed' || card.phase === 'Errored'
+        ? failurePlain(card)
+        : card.isTerminal
+          ? card.phaseMessage
+          : undefined;
   const line = [
     `${look.emoji} Promotion to ${targetOf(card)} ${look.word.toLowerCase()}`,
     card.freight && `: ${truncate(freightLabel(card.freight), PIECE.alias)}`,

@@ -41,6 +41,7 @@ import { githubRunStatus } from '../worker/run-status.js';
 import { createResponder } from '../worker/responder.js';
 import { createCardPublisher } from '../worker/card-publisher.js';
 import { processCancel } from '../worker/cancel.js';
+import { processCardDetails } from '../worker/card-details.js';
 import { processDrift } from '../worker/drift.js';
 import { processStats } from '../worker/stats.js';
 import { startDriftFollower, type DriftFollowerOptions } from '../drift/follower.js';
@@ -316,6 +317,8 @@ export async function startWorker(
           return processApproveAction(data, approveDeps);
         case 'reject-submission':
           return processRejectSubmission(data, approveDeps);
+        case 'card-details':
+          return processCardDetails(data, { store, responder, logger });
         case 'cancel':
           return processCancel(data, {
             store,

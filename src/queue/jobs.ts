@@ -6,6 +6,7 @@
 //   promotions   `promote` (and later `rollback`): talks to Kargo, may pause during an outage
 //   interactive  everything a person waits for: /freight, /approve and its buttons, /unlock, /cancel, ...
 import { z } from 'zod';
+import { CARD_ID_PATTERN, MAX_DETAILS_PAGE } from '../domain/details.js';
 
 export const PROMOTIONS_QUEUE = 'promotions';
 export const INTERACTIVE_QUEUE = 'interactive';
@@ -95,6 +96,20 @@ export const rejectSubmissionJob = z.object({
   actor,
 });
 
+/**
+ * "Show resources" / "Show all findings" on a card or its alert, or "More" on their pages: which card and
+ * page (parsed and checked at the edge, src/domain/details.ts), answered ephemerally to the clicker.
+ */
+export const cardDetailsJob = z.object({
+  kind: z.literal('card-details'),
+  requestId: z.string(),
+  view: z.enum(['plan', 'findings']),
+  cardId: z.string().regex(CARD_ID_PATTERN),
+  page: z.number().int().min(1).max(MAX_DETAILS_PAGE),
+  actor,
+  reply: replyTarget,
+});
+
 /** `/cancel <target> [reason]`, or Withdraw on an approval card (`actionValue` is untrusted input). */
 export const cancelJob = z.object({
   kind: z.literal('cancel'),
@@ -135,6 +150,7 @@ export const commandJob = z.discriminatedUnion('kind', [
   approveJob,
   approveActionJob,
   rejectSubmissionJob,
+  cardDetailsJob,
   cancelJob,
   driftJob,
   statsJob,
@@ -146,6 +162,7 @@ export type UnlockActionJob = z.infer<typeof unlockActionJob>;
 export type ApproveJob = z.infer<typeof approveJob>;
 export type ApproveActionJob = z.infer<typeof approveActionJob>;
 export type RejectSubmissionJob = z.infer<typeof rejectSubmissionJob>;
+export type CardDetailsJob = z.infer<typeof cardDetailsJob>;
 export type CancelJob = z.infer<typeof cancelJob>;
 export type DriftJob = z.infer<typeof driftJob>;
 export type StatsJob = z.infer<typeof statsJob>;
@@ -172,6 +189,8 @@ export function commandLabel(job: CommandJob): string {
       return 'the Approve button';
     case 'reject-submission':
       return 'the Reject dialog';
+    case 'card-details':
+      return job.view === 'plan' ? 'the Show resources button' : 'the Show all findings button';
     case 'cancel':
       return job.via === 'button' ? 'the Withdraw button' : '/cancel';
     case 'drift':

@@ -90,16 +90,43 @@ const GATE_NAMES = new Set<string>([
   'apply',
 ]);
 
-/** A plan of the AWS stack as `terraform show -json` would print it (no attribute values: none are read). */
+/**
+ * A plan of the AWS stack as `terraform show -json` prints it: the instance resized in place (its user_data,
+ * which may hold secrets, changes too), the HTTPS rule replaced because its CIDR changes, with Terraform's
+ * sensitivity and unknown markers, so the plan details show what changes and what stays hidden.
+ */
 export function syntheticPlan(environment: DeployEnvironment): unknown {
-  const change = (address: string, actions: string[]) => ({ address, mode: 'managed', change: { actions } });
+  const change = (address: string, actions: string[], detail: Record<string, unknown> = {}) => ({
+    address,
+    mode: 'managed',
+    change: { actions, ...detail },
+  });
+  const marks = { after_unknown: {}, before_sensitive: {}, after_sensitive: {} };
+  const rule = { from_port: 443, to_port: 443, protocol: 'tcp', type: 'ingress' };
   return {
     format_version: '1.2',
     terraform_version: '1.15.9',
     resource_changes: [
-      change('aws_instance.this', ['update']),
+      change('aws_instance.this', ['update'], {
+        ...marks,
+        before: {
+          instance_type: 't3.small',
+          user_data: 'echo sandbox-token-OLD',
+          tags: { Owner: 'platform' },
+        },
+        after: { instance_type: 't3.medium', user_data: 'echo sandbox-token-NEW', tags: { Owner: 'sre' } },
+      }),
       change('aws_eks_node_group.this', environment === 'dev' ? ['create'] : ['no-op']),
-      change('aws_security_group_rule.ingress_https', ['delete', 'create']),
+      {
+        ...change('aws_security_group_rule.ingress_https', ['delete', 'create'], {
+          ...marks,
+          before: { ...rule, id: 'sgrule-2657839457', cidr_blocks: ['10.0.0.0/16'] },
+          after: { ...rule, cidr_blocks: ['10.0.0.0/8'] },
+          after_unknown: { id: true },
+          replace_paths: [['cidr_blocks']],
+        }),
+        action_reason: 'replace_because_cannot_update',
+      },
       change('aws_cloudwatch_log_group.eks', ['create']),
       { address: 'data.aws_ami.al2023', mode: 'data', change: { actions: ['read'] } },
     ],

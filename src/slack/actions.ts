@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { APPROVE_ACTION_ID, WITHDRAW_ACTION_ID } from '../domain/approval.js';
+import { PLAN_DETAILS_ACTION_ID, FINDINGS_DETAILS_ACTION_ID, parseDetailsValue } from '../domain/details.js';
 import { UNLOCK_CANCEL_ACTION_ID, UNLOCK_CONFIRM_ACTION_ID } from '../locks/view.js';
 import type { CommandQueue } from './commands.js';
 
@@ -79,6 +80,22 @@ export async function handleBlockAction(payload: BlockActionPayload, deps: Actio
         },
         requestId,
       );
+      return true;
+    }
+    case PLAN_DETAILS_ACTION_ID:
+    case FINDINGS_DETAILS_ACTION_ID: {
+      // Only "which card, which page" is taken from the click; the worker loads the card itself.
+      const requested = parseDetailsValue(action.value);
+      if (!requested) {
+        deps.logger.warn(
+          { actionId: action.action_id, user: payload.user.id },
+          'details click with a bad value ignored',
+        );
+        return false;
+      }
+      const requestId = idFor('card-details', payload, action.action_ts);
+      const view = action.action_id === PLAN_DETAILS_ACTION_ID ? 'plan' : 'findings';
+      await deps.queue.add({ kind: 'card-details', requestId, view, ...requested, actor, reply }, requestId);
       return true;
     }
     default:

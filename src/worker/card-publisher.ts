@@ -1,6 +1,7 @@
 // Carries out what domain/publication.ts decides for a card: the card message, the outputs replies in its
-// thread, alerts, and stopping a run that outlived its promotion. Everything goes through the notifier's
-// per-channel queues (coalesced, paced at Slack's rate, posted once per key): nothing here waits for Slack.
+// thread, alerts (a failure alert is updated in place as the card learns more, like the card), and stopping
+// a run that outlived its promotion. Everything goes through the notifier's per-channel queues (coalesced,
+// paced at Slack's rate, posted once per key): nothing here waits for Slack.
 import type { CardPublisher } from '../cards/service.js';
 import type { CardStore } from '../cards/store.js';
 import { publicationsFor } from '../domain/publication.js';
@@ -68,12 +69,24 @@ export function createCardPublisher(deps: CardPublisherDeps): CardPublisher {
                 ? renderRunStillGoingAlert(card, around)
                 : renderFailureAlert(card, around);
             await deps.store.count(cardId, 'slack');
-            await deps.notifier.post({
-              channel: 'alerts',
-              key: publication.key,
-              text: alert.text,
-              blocks: alert.blocks,
-            });
+            if (publication.reason === 'run-still-going') {
+              await deps.notifier.post({
+                channel: 'alerts',
+                key: publication.key,
+                text: alert.text,
+                blocks: alert.blocks,
+              });
+            } else {
+              // Posted once, then kept current like the card: the gate results that say *why* it failed
+              // (findings, resource, fix) often arrive just after Kargo ends the promotion.
+              await deps.notifier.upsert({
+                channel: 'alerts',
+                key: publication.key,
+                text: alert.text,
+                blocks: alert.blocks,
+                version: card.version,
+              });
+            }
             break;
           }
           case 'stop-run':

@@ -98,7 +98,13 @@ describe('renderCard: what the engineer sees', () => {
       ev.phase('Failed', 9, 'step "waitRun" failed: run concluded: failure'),
     );
     const { blocks, text } = renderCard(failed);
-    expect(allText(blocks)).toContain('*Why it failed*\n```step "waitRun" failed: run concluded: failure```');
+    // Leads with the failure in words; Kargo's own wording last, in a code block.
+    expect(sections(blocks)[1]?.text?.text).toBe(
+      "❌ *Why it failed:* Kargo's `waitRun` step failed: run concluded: failure",
+    );
+    expect(sections(blocks).at(-1)?.text?.text).toBe(
+      '*Kargo says*\n```step "waitRun" failed: run concluded: failure```',
+    );
     expect(allText(blocks)).toContain('❌ `waitRun` — run concluded: failure');
     expect(text).toBe('❌ Promotion to prod failed: f5f87aa — step "waitRun" failed: run concluded: failure');
   });
@@ -170,7 +176,7 @@ describe('renderCard: hostile input', () => {
 
   it('cuts a huge failure message and says how much is missing', () => {
     const card: Card = { ...cardOf(ev.created(1), ev.phase('Failed', 2)), phaseMessage: 'e'.repeat(50_000) };
-    const problem = sections(renderCard(card).blocks).find((s) => s.text?.text.startsWith('*Why it failed*'));
+    const problem = sections(renderCard(card).blocks).find((s) => s.text?.text.startsWith('*Kargo says*'));
     expect(problem?.text?.text.length).toBeLessThanOrEqual(BLOCK_KIT_LIMITS.sectionText);
     expect(problem?.text?.text).toMatch(/… \(4\d,\d{3} more characters\)```$/);
   });

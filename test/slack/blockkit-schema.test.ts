@@ -16,6 +16,7 @@ import {
 import {
   renderCard,
   renderFailureAlert,
+  renderFindingsDetails,
   renderOutputsThread,
   renderPlanDetails,
   renderRunStillGoingAlert,
@@ -24,6 +25,8 @@ import {
 import { buildFreightView, renderFreightView } from '../../src/domain/freight-view.js';
 import { describeViolation, validateMessageBlocks, validateView } from '../../src/sandbox/blockkit-schema.js';
 import { SlackStandIn } from '../../src/sandbox/slack-standin.js';
+import { summarisePlan } from '../../src/artifacts/plan-summary.js';
+import { showJsonFixture } from '../support/terraform-plan.js';
 import {
   CARD_ID,
   RUN_ID,
@@ -201,8 +204,24 @@ function storyCards(): Array<[string, Card]> {
     }),
     approvalRequested,
   );
+  const fromRealPlan = fold(
+    ev.requested(0),
+    ev.resolved(0),
+    ev.created(1),
+    ev.run(3),
+    {
+      type: 'PlanSummarized',
+      id: 'plan:aws-prod',
+      cardId: CARD_ID,
+      at: atMin(9),
+      runId: RUN_ID,
+      summary: summarisePlan(showJsonFixture(), { cloud: 'aws', environment: 'prod' }),
+    },
+    approvalRequested,
+  );
   return [
     ['happy path', fold(...happyPath())],
+    ['waiting for approval of a real plan', fromRealPlan],
     ['requested', fold(ev.requested(0))],
     ['rejected', fold(ev.requested(0), ev.rejected(1))],
     ['passing dev run', fold(...passingDevRun())],
@@ -218,6 +237,8 @@ function renderedFor(card: Card): Array<[string, SlackMessage]> {
   const out: Array<[string, SlackMessage | undefined]> = [
     ['card', renderCard(card, { now, kargoUrl: 'https://kargo.example.com' })],
     ['plan details', renderPlanDetails(card)],
+    ['plan details, page 2', renderPlanDetails(card, 2)],
+    ['all findings', renderFindingsDetails(card)],
     ['outputs thread', renderOutputsThread(card)],
     ['success line', renderSuccessLine(card, { cardUrl: 'https://acme.slack.com/archives/C0/p1' })],
     ['failure alert', renderFailureAlert(card, { cardUrl: 'https://acme.slack.com/archives/C0/p1' })],
