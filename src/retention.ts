@@ -12,6 +12,8 @@
 //   group cache     a day without a refresh (then it reads as empty: fails closed);
 //   drift state     per target and the episode per environment: the card retention after the last check
 //                   that touched them (src/drift/store.ts); drift-run markers a week.
+//   run following   per followed run: the last webhook delivery heard and the poll ETags, a day
+//                   (src/worker/github-follow.ts); the tracked-run marker, the card retention.
 export interface Retention {
   /** Card data, in seconds after the card's last change. */
   cardSeconds: number;

@@ -1,5 +1,6 @@
 // The one place an Octokit is built for the bot: @octokit/rest with the throttling and retry plugins, and
-// GitHub App installation tokens (minted and refreshed by @octokit/auth-app, never logged) or a PAT.
+// GitHub App installation tokens (minted and refreshed by @octokit/auth-app, shared by the clients of one
+// configuration, never logged) or a PAT.
 // Also maps what Octokit throws to GithubError, so the worker can tell "retry later" from "fix config".
 //
 // Rate limits (shared/reference/slack-github-bullmq.md §2.6): primary and secondary limits go to the
@@ -45,6 +46,52 @@ const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 429, 451];
 
 export const DEFAULT_USER_AGENT = 'gitops-infra-pipeline-chatops';
 
+/**
+ * Installation tokens shared by every client built from one GitHub configuration (the worker builds a
+ * client per job): a token lives an hour, so minting one per job would cost a request per job. Entries
+ * are @octokit/auth-app's cache lines (`token|createdAt|expiresAt|…`), dropped 5 minutes before the
+ * token expires; in memory only, like the library's own cache.
+ */
+export class InstallationTokenCache {
+  private readonly entries = new Map<string, string>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = 100,
+  ) {}
+
+  get(key: string): string {
+    const value = this.entries.get(key);
+    if (value === undefined) return '';
+    const expiresAt = Date.parse(value.split('|')[2] ?? '');
+    if (!(expiresAt - 5 * 60_000 > this.now())) {
+      this.entries.delete(key);
+      return '';
+    }
+    return value;
+  }
+
+  set(key: string, value: string): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+}
+
+const tokenCaches = new WeakMap<Config['github'], InstallationTokenCache>();
+
+function tokenCacheFor(github: Config['github']): InstallationTokenCache {
+  let cache = tokenCaches.get(github);
+  if (!cache) {
+    cache = new InstallationTokenCache();
+    tokenCaches.set(github, cache);
+  }
+  return cache;
+}
+
 export function createGithubClient(github: Config['github'], options: GithubClientOptions): GithubClient {
   const logger = options.logger.child({ component: 'github' });
   const maxRetries = options.maxRateLimitRetries ?? 2;
@@ -70,6 +117,7 @@ export function createGithubClient(github: Config['github'], options: GithubClie
             appId: github.auth.appId,
             privateKey: github.auth.privateKey,
             installationId: github.auth.installationId,
+            cache: tokenCacheFor(github),
           },
         }
       : github.auth.kind === 'token'

@@ -8,6 +8,12 @@
 import { unzipSync, type UnzipFileInfo } from 'fflate';
 import type { RestEndpointMethodTypes } from '@octokit/rest';
 import { validateArtifact } from '../artifacts/validate.js';
+import {
+  RUN_RESULTS_ARTIFACT,
+  RUN_RESULTS_FILE,
+  parseRunResults,
+  type RunResultsEntry,
+} from '../artifacts/run-results.js';
 import type {
   ArtifactKind,
   DeployEnvironment,
@@ -40,6 +46,7 @@ export function jobName(id: string, environment: DeployEnvironment): string {
     'azure-plan': 'azure plan',
     'prod-gates': 'prod gates (Trivy hard, OPA on HCL + plan)',
     'aws-prod': 'aws prod apply',
+    results: 'results (one artifact for the bot)',
     notify: 'notify (Slack webhooks)',
   };
   const name = names[id];
@@ -170,6 +177,11 @@ export interface RunArtifacts {
   problems: ArtifactProblemReport[];
   /** The artifacts read successfully (name, id), in the order of the lists above. */
   read: Array<{ name: string; id: number; kind: ArtifactKind }>;
+  /**
+   * Where the texts came from: the run's `run-results` artifact (one download), or each artifact on its
+   * own (`fallback` says why the bundle was not used).
+   */
+  source: { kind: 'run-results'; artifactId: number } | { kind: 'artifacts'; fallback: string };
 }
 
 /** An artifact could not be turned into JSON text; readRunArtifacts reports it as a problem. */
@@ -195,6 +207,8 @@ export interface GithubRunsOptions {
   maxZipBytes?: number;
   /** Largest JSON file accepted inside it. Default 5 MB. */
   maxJsonBytes?: number;
+  /** Largest run-results artifact (zip, and the JSON inside) read; a larger one is not used. Default 20 MB. */
+  maxBundleBytes?: number;
   /** Pages of runs findRunForPromotion looks through (100 runs each). Default 3. */
   maxRunPages?: number;
   /** Artifacts downloaded at once. Default 4 (GitHub allows 100 concurrent requests). */
@@ -222,12 +236,19 @@ export class GithubRuns {
     this.opts = {
       maxZipBytes: 5 * MB,
       maxJsonBytes: 5 * MB,
+      maxBundleBytes: 20 * MB,
       maxRunPages: 3,
       downloadConcurrency: 4,
       downloadTimeoutMs: 30_000,
       ...options,
     };
-    for (const key of ['maxZipBytes', 'maxJsonBytes', 'maxRunPages', 'downloadConcurrency'] as const) {
+    for (const key of [
+      'maxZipBytes',
+      'maxJsonBytes',
+      'maxBundleBytes',
+      'maxRunPages',
+      'downloadConcurrency',
+    ] as const) {
       if (!(this.opts[key] >= 1)) throw new Error(`GithubRuns: ${key} must be ≥ 1`);
     }
   }
@@ -280,6 +301,63 @@ export class GithubRuns {
       this.octokit.rest.actions.getWorkflowRun({ ...this.repo, run_id: runId, exclude_pull_requests: true }),
     );
     return res.data;
+  }
+
+  /**
+   * A conditional GET of the run (GitHub's REST best practices): with the ETag of the last answer, an
+   * unchanged run is a 304, which GitHub does not charge to the rate limit. `unchanged` then.
+   */
+  async getRunIfChanged(
+    runId: number,
+    etag: string | undefined,
+  ): Promise<{ run: WorkflowRun; etag?: string } | 'unchanged'> {
+    try {
+      const res = await this.octokit.rest.actions.getWorkflowRun({
+        ...this.repo,
+        run_id: runId,
+        exclude_pull_requests: true,
+        ...(etag ? { headers: { 'if-none-match': etag } } : {}),
+      });
+      return { run: res.data, ...(res.headers.etag ? { etag: res.headers.etag } : {}) };
+    } catch (error) {
+      if (isNotModified(error)) return 'unchanged';
+      throw toGithubError(error, `get run ${runId}`);
+    }
+  }
+
+  /**
+   * The jobs of the run's latest attempt (or of `attempt`), conditionally like getRunIfChanged. One page
+   * of 100 is asked for (the workflow has a dozen jobs); a longer list is paginated without an ETag.
+   */
+  async listJobsIfChanged(
+    runId: number,
+    attempt: number | undefined,
+    etag: string | undefined,
+  ): Promise<{ jobs: WorkflowJob[]; etag?: string } | 'unchanged'> {
+    const conditional = etag ? { headers: { 'if-none-match': etag } } : {};
+    try {
+      const res =
+        attempt === undefined
+          ? await this.octokit.rest.actions.listJobsForWorkflowRun({
+              ...this.repo,
+              run_id: runId,
+              filter: 'latest',
+              per_page: 100,
+              ...conditional,
+            })
+          : await this.octokit.rest.actions.listJobsForWorkflowRunAttempt({
+              ...this.repo,
+              run_id: runId,
+              attempt_number: attempt,
+              per_page: 100,
+              ...conditional,
+            });
+      if (res.data.total_count > res.data.jobs.length) return { jobs: await this.listJobs(runId, attempt) };
+      return { jobs: res.data.jobs, ...(res.headers.etag ? { etag: res.headers.etag } : {}) };
+    } catch (error) {
+      if (isNotModified(error)) return 'unchanged';
+      throw toGithubError(error, `list jobs of run ${runId}`);
+    }
   }
 
   /** Every job (with steps) of the run's latest attempt, or of `attempt`. */
@@ -361,12 +439,15 @@ export class GithubRuns {
    * several. Throws ArtifactDownloadError for artifact trouble (expired, gone, too large, not a zip, no JSON,
    * not UTF-8) and GithubError when GitHub or its storage cannot be reached.
    */
-  async downloadArtifact(artifactId: number, options: { file?: string } = {}): Promise<string> {
-    const zip = await this.fetchZip(artifactId);
-    return this.jsonFromZip(zip, options.file);
+  async downloadArtifact(
+    artifactId: number,
+    options: { file?: string; maxBytes?: number } = {},
+  ): Promise<string> {
+    const zip = await this.fetchZip(artifactId, options.maxBytes ?? this.opts.maxZipBytes);
+    return this.jsonFromZip(zip, options.file, options.maxBytes ?? this.opts.maxJsonBytes);
   }
 
-  private async fetchZip(artifactId: number): Promise<Uint8Array> {
+  private async fetchZip(artifactId: number, maxBytes: number): Promise<Uint8Array> {
     // A storage URL is single-use and short-lived: when storage refuses it, one fresh redirect is worth it.
     let lastStatus = 0;
     for (let attempt = 1; attempt <= 2; attempt += 1) {
@@ -380,7 +461,7 @@ export class GithubRuns {
       } catch (error) {
         throw toGithubError(error, `download artifact ${artifactId} from storage`);
       }
-      if (res.ok) return this.readCapped(res, artifactId);
+      if (res.ok) return this.readCapped(res, artifactId, maxBytes);
       lastStatus = res.status;
       await res.body?.cancel();
       if (res.status >= 500)
@@ -393,6 +474,88 @@ export class GithubRuns {
       'unreadable',
       `artifact storage refused the download (HTTP ${lastStatus})`,
     );
+  }
+
+  /** One download per result artifact (what run-results saves). */
+  private async downloadEach(
+    results: ReadonlyArray<{ artifact: RunArtifact; name: ArtifactName }>,
+  ): Promise<ArtifactText[]> {
+    return mapLimit(
+      results,
+      this.opts.downloadConcurrency,
+      async ({ artifact, name }): Promise<ArtifactText> => {
+        if (artifact.expired) {
+          return {
+            problem: 'expired' as const,
+            detail: `expired${artifact.expires_at ? ` at ${artifact.expires_at}` : ''}`,
+          };
+        }
+        if (artifact.size_in_bytes > this.opts.maxZipBytes) {
+          return {
+            problem: 'too-large' as const,
+            detail: `${artifact.size_in_bytes} bytes (limit ${this.opts.maxZipBytes})`,
+          };
+        }
+        try {
+          return { text: await this.downloadArtifact(artifact.id, { file: ARTIFACT_FILE[name.kind] }) };
+        } catch (error) {
+          if (error instanceof ArtifactDownloadError)
+            return { problem: error.problem, detail: error.message };
+          throw error;
+        }
+      },
+    );
+  }
+
+  /**
+   * The texts of `results` from the run's run-results artifact, in the same order; or why it cannot be
+   * used. Artifact trouble means falling back; GitHub failing throws (the job is retried).
+   */
+  private async readBundle(
+    runId: number,
+    bundle: RunArtifact | undefined,
+    results: ReadonlyArray<{ artifact: RunArtifact; name: ArtifactName }>,
+  ): Promise<{ texts: ArtifactText[]; artifactId: number } | { fallback: string }> {
+    if (!bundle) return { fallback: 'the run has no run-results artifact' };
+    if (bundle.expired) return { fallback: 'run-results has expired' };
+    const max = this.opts.maxBundleBytes;
+    if (bundle.size_in_bytes > max)
+      return { fallback: `run-results is ${bundle.size_in_bytes} bytes (limit ${max})` };
+    const bundledAt = Date.parse(bundle.created_at ?? '');
+    const newer = results.find(({ artifact }) => Date.parse(artifact.created_at ?? '') > bundledAt);
+    if (newer) return { fallback: `${newer.artifact.name} is newer than run-results` };
+    let text: string;
+    try {
+      text = await this.downloadArtifact(bundle.id, { file: RUN_RESULTS_FILE, maxBytes: max });
+    } catch (error) {
+      if (error instanceof ArtifactDownloadError)
+        return { fallback: `run-results could not be read (${error.message})` };
+      throw error;
+    }
+    const parsed = parseRunResults(text);
+    if (!parsed.ok) return { fallback: `run-results ${parsed.problem}` };
+    if (parsed.value.run.id !== runId)
+      return { fallback: `run-results is for run ${parsed.value.run.id}, not ${runId}` };
+    const entries = new Map(parsed.value.artifacts.map((a) => [a.name, a]));
+    const listed = new Set(results.map((r) => r.artifact.name));
+    const absent = results.find((r) => !entries.has(r.artifact.name));
+    if (absent) return { fallback: `run-results does not hold ${absent.artifact.name}` };
+    const extra = parsed.value.artifacts.find((a) => !listed.has(a.name));
+    if (extra) return { fallback: `run-results holds ${extra.name}, which the run does not list` };
+    const texts = results.map(({ artifact, name }): ArtifactText => {
+      const entry = entries.get(artifact.name) as RunResultsEntry;
+      const file = ARTIFACT_FILE[name.kind];
+      if (entry.content === undefined || entry.file !== file)
+        return { problem: 'malformed', detail: `the artifact holds no ${file}` };
+      const bytes = Buffer.byteLength(entry.content, 'utf8');
+      if (bytes > this.opts.maxJsonBytes)
+        return {
+          problem: 'too-large',
+          detail: `${file} is ${bytes} bytes (limit ${this.opts.maxJsonBytes})`,
+        };
+      return { text: entry.content };
+    });
+    return { texts, artifactId: bundle.id };
   }
 
   /** GET …/artifacts/{id}/zip without following: the Location, used once, right away. */
@@ -426,8 +589,7 @@ export class GithubRuns {
     return location;
   }
 
-  private async readCapped(res: Response, artifactId: number): Promise<Uint8Array> {
-    const max = this.opts.maxZipBytes;
+  private async readCapped(res: Response, artifactId: number, max: number): Promise<Uint8Array> {
     const declared = Number(res.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > max) {
       await res.body?.cancel();
@@ -461,8 +623,7 @@ export class GithubRuns {
     return out;
   }
 
-  private jsonFromZip(zip: Uint8Array, preferred?: string): string {
-    const max = this.opts.maxJsonBytes;
+  private jsonFromZip(zip: Uint8Array, preferred: string | undefined, max: number): string {
     const entries: UnzipFileInfo[] = [];
     let files: Record<string, Uint8Array>;
     try {
@@ -506,11 +667,15 @@ export class GithubRuns {
   }
 
   /**
-   * Every result artifact of the run, downloaded, parsed and validated against its JSON Schema, plus a
-   * problem line for each one that is expired, too large, unreadable, malformed, or expected but missing
+   * Every result artifact of the run, parsed and validated against its JSON Schema, plus a problem line
+   * for each one that is expired, too large, unreadable, malformed, or expected but missing
    * (expectedArtifacts; a missing artifact counts only once the job that uploads it has finished, and only
    * when its condition held). `jobs` are the run's jobs if the caller has them (from workflow_job
    * webhooks); otherwise they are listed (one more request).
+   *
+   * Requests: one list, then the run's `run-results` artifact (one download) when it agrees with the list
+   * — the same names, and no result artifact newer than it (a re-run that replaced one) — otherwise one
+   * download per artifact.
    */
   async readRunArtifacts(
     runId: number,
@@ -520,37 +685,34 @@ export class GithubRuns {
       jobs?: ReadonlyArray<{ name: string; status: string; conclusion?: string | null }>;
     },
   ): Promise<RunArtifacts> {
-    const out: RunArtifacts = { gates: [], plans: [], outputs: [], problems: [], read: [] };
     const latest = newestByName(await this.listArtifacts(runId));
     const results = [...latest.values()]
       .map((artifact) => ({ artifact, name: parseArtifactName(artifact.name) }))
       .filter((x): x is { artifact: RunArtifact; name: ArtifactName } => x.name !== undefined)
       .sort((a, b) => a.artifact.name.localeCompare(b.artifact.name));
 
-    const texts = await mapLimit(results, this.opts.downloadConcurrency, async ({ artifact, name }) => {
-      if (artifact.expired) {
-        return {
-          problem: 'expired' as const,
-          detail: `expired${artifact.expires_at ? ` at ${artifact.expires_at}` : ''}`,
-        };
-      }
-      if (artifact.size_in_bytes > this.opts.maxZipBytes) {
-        return {
-          problem: 'too-large' as const,
-          detail: `${artifact.size_in_bytes} bytes (limit ${this.opts.maxZipBytes})`,
-        };
-      }
-      try {
-        return { text: await this.downloadArtifact(artifact.id, { file: ARTIFACT_FILE[name.kind] }) };
-      } catch (error) {
-        if (error instanceof ArtifactDownloadError) return { problem: error.problem, detail: error.message };
-        throw error;
-      }
-    });
+    const bundled = await this.readBundle(runId, latest.get(RUN_RESULTS_ARTIFACT), results);
+    const out: RunArtifacts = {
+      gates: [],
+      plans: [],
+      outputs: [],
+      problems: [],
+      read: [],
+      source:
+        'texts' in bundled
+          ? { kind: 'run-results', artifactId: bundled.artifactId }
+          : { kind: 'artifacts', fallback: bundled.fallback },
+    };
+    if (!('texts' in bundled))
+      this.opts.logger?.info(
+        { runId, reason: bundled.fallback },
+        'run-results not used: reading the artifacts one by one',
+      );
+    const texts = 'texts' in bundled ? bundled.texts : await this.downloadEach(results);
 
     const passedGates = new Set<string>();
     results.forEach(({ artifact, name }, i) => {
-      const got = texts[i] as { text?: string; problem?: ArtifactProblemKind; detail?: string };
+      const got = texts[i] as ArtifactText;
       if (got.problem) {
         out.problems.push({ artifact: artifact.name, problem: got.problem, detail: got.detail ?? '' });
         return;
@@ -585,6 +747,18 @@ export class GithubRuns {
     return out;
   }
 }
+
+/** Octokit reports a 304 answer to a conditional request as an error with that status. */
+const isNotModified = (error: unknown): boolean => (error as { status?: unknown }).status === 304;
+
+/** An artifact's file text, or the problem that kept it from being read. */
+type ArtifactText =
+  | { text: string; problem?: undefined; detail?: undefined }
+  | {
+      text?: undefined;
+      problem: ArtifactProblemKind;
+      detail: string;
+    };
 
 /** Re-runs and `overwrite: true` leave several artifacts of one name: the newest is the one that counts. */
 function newestByName(artifacts: RunArtifact[]): Map<string, RunArtifact> {

@@ -323,7 +323,9 @@ const fileFor = (name: string): string =>
         ? 'terraform-outputs.json'
         : name.startsWith('drift-')
           ? 'drift.json'
-          : 'README.txt';
+          : name === 'run-results'
+            ? 'run-results.json'
+            : 'README.txt';
 
 // ---- ready-made scenarios ------------------------------------------------------------------------------
 

@@ -10,6 +10,15 @@
 // conclusion `skipped`; cancelling completes every unfinished job as `cancelled`, after which only jobs with
 // `if: always()` still run. Not simulated: concurrency groups (a second run of an environment does not
 // queue behind the first), re-runs (run_attempt is always 1), job logs.
+//
+// Executed for real: the `run:` steps named in EXECUTED_STEPS (scripts that need only bash and jq, such as
+// the results job's bundle), in a scratch workspace where the job's download-artifact steps have put this
+// run's artifacts as GitHub would; what their upload steps then find is what gets uploaded.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { unzipSync, zipSync } from 'fflate';
 import type { RunRef } from '../artifacts/types.js';
 import { buildArtifactZip, type ArtifactScript, type JobScript, type Scenario } from './github-scenarios.js';
 import {
@@ -18,7 +27,11 @@ import {
   type ExpressionContext,
   type WorkflowJobDef,
   type WorkflowModel,
+  type WorkflowStep,
 } from './github-workflow.js';
+
+/** `run:` steps (by `id:`) the stand-in executes as written: they need nothing but bash and jq. */
+const EXECUTED_STEPS: ReadonlySet<string> = new Set(['bundle']);
 
 export interface SimActor {
   login: string;
@@ -365,7 +378,7 @@ export class RunSimulator {
     job.steps = steps;
     job.endAt = at + duration;
     job.conclusion = failed ? 'failure' : 'success';
-    for (const upload of uploads) this.upload(run, job, upload.name, upload.at, at);
+    for (const upload of uploads) this.upload(run, job, upload, at);
     if (run.status === 'queued') {
       run.status = 'in_progress';
       run.runStartedAt = at;
@@ -427,11 +440,14 @@ export class RunSimulator {
     script: JobScript,
     at: number,
     duration: number,
-  ): { steps: SimStep[]; failed: boolean; uploads: Array<{ name: string; at: number }> } {
+  ): { steps: SimStep[]; failed: boolean; uploads: PlannedUpload[] } {
     const ranSteps: NonNullable<ExpressionContext['steps']> = {};
-    const outcomes: Array<{ name: string; ran: boolean; conclusion: StepConclusion; upload?: string }> = [
-      { name: 'Set up job', ran: true, conclusion: 'success' },
-    ];
+    const outcomes: Array<{
+      name: string;
+      ran: boolean;
+      conclusion: StepConclusion;
+      upload?: { name: string; step: WorkflowStep };
+    }> = [{ name: 'Set up job', ran: true, conclusion: 'success' }];
     let failed = false;
     for (const step of job.def.steps) {
       const ctx = { ...this.context(run.inputs, run.vars, { failed, cancelled: false }), steps: ranSteps };
@@ -454,38 +470,42 @@ export class RunSimulator {
         name,
         ran: true,
         conclusion,
-        ...(isUpload ? { upload: render(String(step.with.name ?? ''), ctx) } : {}),
+        ...(isUpload ? { upload: { name: render(String(step.with.name ?? ''), ctx), step } } : {}),
       });
     }
     outcomes.push({ name: 'Complete job', ran: true, conclusion: failed ? 'failure' : 'success' });
     const slice = duration / outcomes.filter((o) => o.ran).length;
     let cursor = at;
-    const uploads: Array<{ name: string; at: number }> = [];
+    const uploads: PlannedUpload[] = [];
     const steps = outcomes.map((o, i): SimStep => {
       const start = cursor;
       if (o.ran) cursor += slice;
       const end = Math.round(cursor);
-      if (o.upload) uploads.push({ name: o.upload, at: end });
+      if (o.upload) uploads.push({ ...o.upload, at: end });
       return { number: i + 1, name: o.name, start: Math.round(start), end, conclusion: o.conclusion };
     });
     return { steps, failed, uploads };
   }
 
-  private upload(run: SimRun, job: SimJob, name: string, at: number, jobStartedAt: number): void {
+  private upload(run: SimRun, job: SimJob, upload: PlannedUpload, jobStartedAt: number): void {
+    const { name, at } = upload;
     const script: ArtifactScript | undefined = run.scenario.artifacts?.[name];
     const ref: RunRef = { id: run.id, attempt: run.attempt, job: job.key, url: this.opts.htmlUrlFor(run.id) };
     const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const zip = buildArtifactZip(
-      {
-        name,
-        jobKey: job.key,
-        inputs: run.inputs,
-        run: ref,
-        startedAt: iso(jobStartedAt),
-        uploadedAt: iso(at),
-      },
-      script,
-    );
+    const executed = script === undefined && this.executes(job);
+    const zip = executed
+      ? this.executeForUpload(run, job, upload, jobStartedAt)
+      : buildArtifactZip(
+          {
+            name,
+            jobKey: job.key,
+            inputs: run.inputs,
+            run: ref,
+            startedAt: iso(jobStartedAt),
+            uploadedAt: iso(at),
+          },
+          script,
+        );
     if (!zip) return;
     // `overwrite: true` (and a re-upload of one name) replaces the earlier artifact.
     run.artifacts = run.artifacts.filter((a) => a.name !== name);
@@ -502,6 +522,96 @@ export class RunSimulator {
     });
   }
 
+  private executes(job: SimJob): boolean {
+    return job.def.steps.some((s) => s.id !== undefined && EXECUTED_STEPS.has(s.id));
+  }
+
+  /**
+   * Plays the job's download-artifact and executed `run:` steps in a scratch workspace (at the job's start:
+   * every artifact the run had by then), and zips the file the upload step names, as upload-artifact does
+   * for a single file. A failing script is a broken workflow or stand-in: it throws with the script's
+   * stderr.
+   */
+  private executeForUpload(
+    run: SimRun,
+    job: SimJob,
+    upload: PlannedUpload,
+    jobStartedAt: number,
+  ): Uint8Array | undefined {
+    const workspace = mkdtempSync(path.join(tmpdir(), 'standin-job-'));
+    const temp = path.join(workspace, '.runner-temp');
+    mkdirSync(temp);
+    try {
+      for (const step of job.def.steps) {
+        if (step.uses?.split('@')[0] === 'actions/download-artifact') {
+          this.materialize(run, step, workspace, jobStartedAt);
+        } else if (step.run !== undefined && step.id !== undefined && EXECUTED_STEPS.has(step.id)) {
+          const script = path.join(temp, `${step.id}.sh`);
+          writeFileSync(script, step.run);
+          try {
+            execFileSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
+              cwd: workspace,
+              env: {
+                PATH: process.env.PATH ?? '/usr/bin:/bin',
+                HOME: temp,
+                CI: 'true',
+                GITHUB_ACTIONS: 'true',
+                GITHUB_WORKSPACE: workspace,
+                RUNNER_TEMP: temp,
+                GITHUB_RUN_ID: String(run.id),
+                GITHUB_RUN_ATTEMPT: String(run.attempt),
+                GITHUB_JOB: job.key,
+              },
+              stdio: ['ignore', 'pipe', 'pipe'],
+              timeout: 30_000,
+            });
+          } catch (error) {
+            const stderr = String((error as { stderr?: Buffer }).stderr ?? '');
+            throw new Error(`stand-in: step "${step.name}" of job ${job.key} failed: ${stderr.trim()}`, {
+              cause: error,
+            });
+          }
+        }
+      }
+      const file = path.join(workspace, String(upload.step.with.path ?? ''));
+      if (!existsSync(file)) return undefined;
+      return zipSync({ [path.basename(file)]: new Uint8Array(readFileSync(file)) });
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * download-artifact: by `name` (into `path` itself) or by `pattern` (each into `path/<name>/`, or all
+   * into `path` with merge-multiple). Expired or unreadable artifacts are left out (the workflow's download
+   * steps continue on error).
+   */
+  private materialize(run: SimRun, step: WorkflowStep, workspace: string, at: number): void {
+    const target = path.join(workspace, String(step.with.path ?? '.'));
+    const name = step.with.name === undefined ? undefined : String(step.with.name);
+    const pattern = step.with.pattern === undefined ? undefined : globToRegExp(String(step.with.pattern));
+    const merge = String(step.with['merge-multiple'] ?? 'false') === 'true';
+    for (const artifact of run.artifacts) {
+      if (artifact.createdAt > at || artifact.expired) continue;
+      if (name !== undefined ? artifact.name !== name : pattern ? !pattern.test(artifact.name) : false)
+        continue;
+      let files: Record<string, Uint8Array>;
+      try {
+        files = unzipSync(artifact.zip);
+      } catch {
+        continue;
+      }
+      const dir = name !== undefined || merge ? target : path.join(target, artifact.name);
+      for (const [file, bytes] of Object.entries(files)) {
+        if (file.endsWith('/')) continue;
+        const out = path.join(dir, file);
+        if (!out.startsWith(dir + path.sep)) continue; // a zip entry may not climb out of the workspace
+        mkdirSync(path.dirname(out), { recursive: true });
+        writeFileSync(out, bytes);
+      }
+    }
+  }
+
   private context(
     inputs: Record<string, string>,
     vars: Record<string, string>,
@@ -513,4 +623,28 @@ export class RunSimulator {
   private emit(event: SimEvent): void {
     this.opts.onEvent(event);
   }
+}
+
+interface PlannedUpload {
+  /** Artifact name (rendered). */
+  name: string;
+  step: WorkflowStep;
+  /** Virtual ms the upload step ends. */
+  at: number;
+}
+
+/**
+ * A download-artifact `pattern` (minimatch on the artifact name) with `*` and `?` only; braces, classes and
+ * negation are refused rather than guessed.
+ */
+function globToRegExp(glob: string): RegExp {
+  if (/[{}[\]!]/.test(glob))
+    throw new Error(
+      `stand-in: download-artifact pattern "${glob}" uses glob syntax the stand-in does not model`,
+    );
+  const body = glob
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
 }

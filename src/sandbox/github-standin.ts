@@ -28,6 +28,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  createHash,
   createHmac,
   createPublicKey,
   randomBytes,
@@ -869,6 +870,19 @@ export class GithubStandIn {
           ? answer.body
           : JSON.stringify(answer.body);
     const headers = { ...(answer.headers ?? {}) };
+    // Conditional requests (GitHub's REST best practices): a GET answer carries an ETag; the same
+    // If-None-Match gets 304 without a body, which an authorized caller is not charged for. The OpenAPI
+    // description leaves 304 out of most operations, so it is checked here instead.
+    if (method === 'GET' && answer.status === 200 && principal.kind !== 'invalid') {
+      const etag = `W/"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"`;
+      headers.etag = etag;
+      const sent = req.headers['if-none-match'];
+      if (sent !== undefined && sent.split(',').some((t) => t.trim() === etag)) {
+        record(304, operationId);
+        this.send(res, { status: 304, headers: { etag } }, principal, { charged: false });
+        return;
+      }
+    }
     const responseProblems = this.openapi.checkResponse(operationId, {
       status: answer.status,
       body,
@@ -885,7 +899,7 @@ export class GithubStandIn {
       });
     }
     record(answer.status, operationId);
-    this.send(res, { ...answer, body }, principal);
+    this.send(res, { ...answer, body, headers }, principal);
   }
 
   private takeFault(operationId: string): Answer | undefined {
@@ -898,9 +912,15 @@ export class GithubStandIn {
     return fault.answer();
   }
 
-  private send(res: ServerResponse, answer: Answer, principal: Principal): void {
+  private send(
+    res: ServerResponse,
+    answer: Answer,
+    principal: Principal,
+    options: { charged?: boolean } = {},
+  ): void {
     const body = answer.body === undefined ? '' : String(answer.body);
-    const used = (this.rateUsed.get(principal.key) ?? 0) + (principal.kind === 'none' ? 0 : 1);
+    const charge = principal.kind === 'none' || options.charged === false ? 0 : 1;
+    const used = (this.rateUsed.get(principal.key) ?? 0) + charge;
     this.rateUsed.set(principal.key, used);
     const limit = principal.kind === 'none' ? 60 : 5000;
     const headers: Record<string, string> = {

@@ -29,6 +29,8 @@ export interface WorkflowStep {
   name: string;
   if?: string;
   uses?: string;
+  /** The `run:` script, whole. */
+  run?: string;
   with: Record<string, unknown>;
   continueOnError: boolean;
 }
@@ -114,6 +116,7 @@ export function loadWorkflow(file = defaultWorkflowFile()): WorkflowModel {
         if (typeof step.id === 'string') out.id = step.id;
         if (step.if !== undefined) out.if = String(step.if);
         if (uses) out.uses = uses;
+        if (typeof step.run === 'string') out.run = step.run;
         return out;
       }),
     };

@@ -69,6 +69,11 @@ export interface FollowDeps {
   };
   /** Test hook: retry-after unit for the GitHub client (ms per second). */
   retryAfterUnitMs?: number;
+  /**
+   * With webhooks: a run heard from (a delivery) within this long is not polled — the deliveries already
+   * say what a poll would. Default 10 minutes.
+   */
+  quietMs?: number;
 }
 
 interface PollJob {
@@ -100,14 +105,22 @@ export interface RunFollower {
   close(): Promise<void>;
 }
 
-/** A GitHub client per job: App installation tokens are minted per job, and requests are counted per card. */
-function githubFor(deps: FollowDeps, count: { n: number }): GithubRuns {
+/**
+ * A GitHub client per job, so requests are counted per card (installation tokens are shared by every
+ * client of the configuration: client.ts). `notModified` counts the 304 answers to conditional requests,
+ * which GitHub does not charge to the rate limit.
+ */
+function githubFor(deps: FollowDeps, count: { n: number; notModified?: number }): GithubRuns {
   const octokit = createGithubClient(deps.config.github, {
     logger: deps.logger,
     ...(deps.retryAfterUnitMs ? { retryAfterUnitMs: deps.retryAfterUnitMs } : {}),
   });
   octokit.hook.before('request', () => {
     count.n += 1;
+  });
+  octokit.hook.error('request', (error) => {
+    if ((error as { status?: unknown }).status === 304) count.notModified = (count.notModified ?? 0) + 1;
+    throw error;
   });
   return new GithubRuns(octokit, {
     owner: deps.config.github.owner,
@@ -126,6 +139,11 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
   const locateQueue = new Queue<LocateJob>(GITHUB_LOCATE_QUEUE, { connection: redis, prefix });
   // Which runs are followed: one key per run, kept as long as its card (retention.ts).
   const trackedKey = (runId: number) => `${prefix}:tracked-run:${runId}`;
+  // When a delivery about the run last arrived, and the ETags of the last poll answers (a day each).
+  const heardKey = (runId: number) => `${prefix}:run-heard:${runId}`;
+  const etagKey = (runId: number) => `${prefix}:poll-etag:${runId}`;
+  const webhooks = Boolean(deps.config.github.webhookSecret);
+  const quietMs = deps.quietMs ?? 10 * 60_000;
 
   const intervalFor = (ageMs: number): number =>
     (schedule.steps.find(([maxAge]) => ageMs < maxAge) ?? schedule.steps[schedule.steps.length - 1]!)[1];
@@ -189,6 +207,7 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
       const run = (payload as { workflow_run?: { display_title?: string; name?: string } }).workflow_run;
       const cardId = runId === undefined ? undefined : await cardForRun(runId, run);
       if (runId !== undefined && cardId) {
+        await redis.set(heardKey(runId), String(Date.now()), 'EX', 86_400);
         await record(eventsFromDelivery(event, payload, { cardIdForRun: () => cardId }), cardId, 0);
       }
       // Approvals next (after the run's own events, so the card knows the job that waits); they audit
@@ -217,14 +236,36 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
         await pollQueue.removeJobScheduler(`poll-${runId}`);
         return;
       }
-      const count = { n: 0 };
+      // With webhooks, polling is a safety net for missed deliveries: a run heard from lately is left be.
+      if (webhooks && Date.now() - Number((await redis.get(heardKey(runId))) ?? 0) < quietMs) {
+        await schedulePoll(runId, cardId, trackedAt);
+        return;
+      }
+      const count = { n: 0, notModified: 0 };
       const github = githubFor(deps, count);
-      const run = await github.getRun(runId);
-      const jobs = await github.listJobs(runId, run.run_attempt ?? undefined);
-      const events: CardEvent[] = [runStatusEvent(run, cardId), ...jobs.map((j) => jobEvent(j, cardId))];
+      // Conditional requests: what did not change since the last poll answers 304, free of rate limit.
+      const etags = await redis.hgetall(etagKey(runId));
+      const got = await github.getRunIfChanged(runId, etags.run);
+      const run = got === 'unchanged' ? undefined : got.run;
+      const attempt = run?.run_attempt ?? (etags.attempt ? Number(etags.attempt) : undefined);
+      const events: CardEvent[] = run ? [runStatusEvent(run, cardId)] : [];
+      const fresh: Record<string, string> = {};
+      if (got !== 'unchanged' && got.etag) fresh.run = got.etag;
+      if (attempt !== undefined) fresh.attempt = String(attempt);
+      // Jobs on every poll without webhooks; with them only when the run itself changed.
+      if (!webhooks || run) {
+        const jobs = await github.listJobsIfChanged(runId, attempt, etags.jobs);
+        if (jobs !== 'unchanged') {
+          events.push(...jobs.jobs.map((j) => jobEvent(j, cardId)));
+          if (jobs.etag) fresh.jobs = jobs.etag;
+        }
+      }
+      if (Object.keys(fresh).length > 0)
+        await redis.multi().hset(etagKey(runId), fresh).expire(etagKey(runId), 86_400).exec();
       await record(events, cardId, count.n);
       await store.count(cardId, 'poll', count.n);
-      if (run.status === 'completed') await onCompleted(runId, run.run_attempt ?? 1, cardId);
+      if (count.notModified > 0) await store.count(cardId, 'notModified', count.notModified);
+      if (run?.status === 'completed') await onCompleted(runId, run.run_attempt ?? 1, cardId);
       else await schedulePoll(runId, cardId, trackedAt); // slows down as the run ages
     },
     { connection: redis, prefix, concurrency: 2 },
@@ -293,6 +334,8 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
           runId,
           githubRequests: Number(stats.github ?? 0),
           pollRequests: Number(stats.poll ?? 0),
+          notModified: Number(stats.notModified ?? 0),
+          artifactsFrom: read.source.kind,
           slackMessagesRequested: Number(stats.slack ?? 0),
         },
         'run followed to its end',

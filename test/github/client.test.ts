@@ -5,9 +5,15 @@
 // OpenAPI description (afterEach).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
-import { createGithubClient, GithubError, GithubErrorCode, toGithubError } from '../../src/github/client.js';
+import {
+  createGithubClient,
+  GithubError,
+  GithubErrorCode,
+  InstallationTokenCache,
+  toGithubError,
+} from '../../src/github/client.js';
 import type { GithubStandIn } from '../../src/sandbox/github-standin.js';
-import { appKeys, captureLog, clientFor, rejection, runsFor, startStandIn } from './helpers.js';
+import { appKeys, captureLog, clientFor, githubConfig, rejection, runsFor, startStandIn } from './helpers.js';
 
 describe('createGithubClient', () => {
   let standIn: GithubStandIn;
@@ -45,6 +51,35 @@ describe('createGithubClient', () => {
       ]);
       // Neither the private key nor a token ever reaches the log.
       expect(log.text()).not.toMatch(/BEGIN PRIVATE KEY|ghs_|eyJ/);
+    });
+
+    it('clients of one configuration share the installation token (a worker builds one client per job)', async () => {
+      const log = captureLog();
+      const config = githubConfig(standIn, 'app');
+      for (let job = 0; job < 3; job += 1) {
+        const runs = runsFor(standIn, createGithubClient(config, { logger: log.logger }));
+        expect((await runs.getRun(runId)).id).toBe(runId);
+      }
+      // Another configuration (another App or installation) mints its own.
+      await runsFor(standIn, clientFor(standIn, 'app', log.logger)).getRun(runId);
+      expect(standIn.requests().map((r) => r.operationId)).toEqual([
+        'apps/create-installation-access-token',
+        'actions/get-workflow-run',
+        'actions/get-workflow-run',
+        'actions/get-workflow-run',
+        'apps/create-installation-access-token',
+        'actions/get-workflow-run',
+      ]);
+    });
+
+    it('a shared token is not used in its last 5 minutes', () => {
+      let now = Date.parse('2026-12-07T10:00:00Z');
+      const cache = new InstallationTokenCache(() => now);
+      cache.set('installation:1', 'ghs_x|2026-12-07T10:00:00Z|2026-12-07T11:00:00Z|all|actions|');
+      expect(cache.get('installation:1')).toMatch(/^ghs_x\|/);
+      now = Date.parse('2026-12-07T10:55:00Z');
+      expect(cache.get('installation:1')).toBe('');
+      expect(cache.get('installation:2')).toBe('');
     });
 
     it('a JWT signed with another key is refused: GithubError unauthorized, nothing retried', async () => {

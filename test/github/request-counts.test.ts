@@ -1,7 +1,8 @@
 // How many GitHub requests following one promotion's run costs, from dispatch to artifacts, with App auth:
 // - webhook mode: the run's progress arrives as workflow_run/workflow_job deliveries; the API is used to
-//   dispatch, and on workflow_run.completed to list and download the artifacts (jobs come from the
-//   deliveries, so readRunArtifacts lists nothing else);
+//   dispatch, and on workflow_run.completed to list the artifacts and download one, run-results (the
+//   workflow's results job bundles every result artifact into it; jobs come from the deliveries, so
+//   readRunArtifacts lists nothing else);
 // - polling mode (no webhooks): GET the run every 15 s, list its jobs when the run's updated_at moved, and
 //   read the artifacts once it completed;
 // - polling without a run id (GHES, 204 dispatch): one list-runs call finds it by its run-name first.
@@ -132,13 +133,14 @@ describe('GitHub requests per followed run', () => {
       deployProd: false,
       promotion: 'dev.01kcount1.abc1234',
     });
+    // 18 result artifacts, read through run-results: 4 requests (21 when each artifact was downloaded).
     expect(c).toEqual({
-      total: 21,
-      storage: 18,
+      total: 4,
+      storage: 1,
       'apps/create-installation-access-token': 1,
       'actions/create-workflow-dispatch': 1,
       'actions/list-workflow-run-artifacts': 1,
-      'actions/download-artifact': 18,
+      'actions/download-artifact': 1,
     });
   });
 
@@ -148,11 +150,11 @@ describe('GitHub requests per followed run', () => {
       deployProd: true,
       promotion: 'prod.01kcount2.abc1234',
     });
-    // 17 gates + the applied plan summary + the outputs.
+    // 17 gates + the applied plan summary + the outputs, in one run-results download.
     expect(c).toMatchObject({
-      total: 22,
-      storage: 19,
-      'actions/download-artifact': 19,
+      total: 4,
+      storage: 1,
+      'actions/download-artifact': 1,
       'actions/list-workflow-run-artifacts': 1,
     });
   });
@@ -164,14 +166,14 @@ describe('GitHub requests per followed run', () => {
     );
     // ~17.5 min of run at one GET per 15 s; jobs listed only when the run changed.
     expect(c).toEqual({
-      total: 99,
-      storage: 18,
+      total: 82,
+      storage: 1,
       'apps/create-installation-access-token': 1,
       'actions/create-workflow-dispatch': 1,
       'actions/get-workflow-run': 71,
       'actions/list-jobs-for-workflow-run': 7,
       'actions/list-workflow-run-artifacts': 1,
-      'actions/download-artifact': 18,
+      'actions/download-artifact': 1,
     });
   });
 
@@ -181,10 +183,10 @@ describe('GitHub requests per followed run', () => {
       true,
     );
     expect(c).toMatchObject({
-      total: 113,
+      total: 95,
       'actions/get-workflow-run': 83,
       'actions/list-jobs-for-workflow-run': 8,
-      'actions/download-artifact': 19,
+      'actions/download-artifact': 1,
     });
   });
 
@@ -193,6 +195,6 @@ describe('GitHub requests per followed run', () => {
       { environment: 'dev', deployProd: false, promotion: 'dev.01kcount5.abc1234' },
       false,
     );
-    expect(c).toMatchObject({ total: 100, 'actions/list-workflow-runs': 1, 'actions/get-workflow-run': 71 });
+    expect(c).toMatchObject({ total: 83, 'actions/list-workflow-runs': 1, 'actions/get-workflow-run': 71 });
   });
 });

@@ -186,6 +186,7 @@ describe('GithubRuns', () => {
         'azure plan: skipped',
         'prod gates (Trivy hard, OPA on HCL + plan): skipped',
         'aws prod apply: skipped',
+        'results (one artifact for the bot): success',
         'notify (Slack webhooks): success',
       ]);
       const result = await runs.readRunArtifacts(id, { environment: 'dev', deployProd: false });
@@ -204,8 +205,12 @@ describe('GithubRuns', () => {
       expect(result.outputs[0]?.outputs.public_ip).toEqual({ value: '203.0.113.10', type: 'string' });
       expect(result.outputs[0]?.excludedSensitive).toEqual(['cluster_certificate_authority_data']);
       expect(result.outputs[0]?.run?.id).toBe(id);
-      // One listing, one 302 per result artifact (the toolchain is never downloaded), one job listing.
-      expect(standIn.requestCount({ operationId: 'actions/download-artifact' })).toBe(18);
+      // One listing, one download: the run-results artifact the results job built from the 18 others (by
+      // running the workflow's own script), one job listing.
+      expect(result.source).toEqual({ kind: 'run-results', artifactId: expect.any(Number) });
+      expect(result.read).toHaveLength(18);
+      expect(standIn.requestCount({ operationId: 'actions/list-workflow-run-artifacts' })).toBe(1);
+      expect(standIn.requestCount({ operationId: 'actions/download-artifact' })).toBe(1);
       expect(standIn.storageRequests().every((s) => s.status === 200 && !s.authorization)).toBe(true);
     });
 
@@ -313,8 +318,13 @@ describe('GithubRuns', () => {
       });
       expect(result.gates).toHaveLength(12);
       expect(result.outputs).toEqual([]);
-      // The expired one is not downloaded at all (410 would follow).
-      expect(standIn.requestCount({ operationId: 'actions/download-artifact' })).toBe(17);
+      // The results job could not download the unreadable and the expired artifact, so run-results does not
+      // agree with the list: each artifact is read on its own, the expired one not at all (410 would follow).
+      expect(result.source).toEqual({
+        kind: 'artifacts',
+        fallback: 'run-results does not hold gate-trivy-aws-dev',
+      });
+      expect(standIn.requestCount({ operationId: 'actions/download-artifact' })).toBe(1 + 17);
     });
 
     it('cancelled: cancelled jobs promise nothing; only always() jobs run after the cancel', async () => {
@@ -331,6 +341,7 @@ describe('GithubRuns', () => {
         'azure plan: skipped',
         'prod gates (Trivy hard, OPA on HCL + plan): skipped',
         'aws prod apply: skipped',
+        'results (one artifact for the bot): success',
         'notify (Slack webhooks): success',
       ]);
       const result = await runs.readRunArtifacts(id, { environment: 'dev', deployProd: false, jobs });
@@ -338,6 +349,55 @@ describe('GithubRuns', () => {
       expect(result.gates.map((g) => g.gate).sort()).toEqual(['conftest', 'opa']);
     });
 
+    it('run-results that is unusable (not JSON, wrong run, or older than an artifact) is not trusted: each artifact is read', async () => {
+      const cases: Array<[string, Scenario['artifacts'], RegExp]> = [
+        ['not JSON', { 'run-results': { raw: '{"schemaVersion": 1, "run": ' } }, /^run-results not JSON/],
+        [
+          'another run',
+          {
+            'run-results': { json: { schemaVersion: 1, run: { id: 42, attempt: 1 }, artifacts: [] } },
+          },
+          /^run-results is for run 42, not \d+$/,
+        ],
+        [
+          'not the schema',
+          { 'run-results': { raw: '{"schemaVersion": 2}' } },
+          /^run-results does not match schemas\/run-results\.schema\.json/,
+        ],
+      ];
+      for (const [label, artifacts, reason] of cases) {
+        standIn.reset();
+        const id = await finishedRun(
+          { name: `bundle-${label}`, description: label, artifacts },
+          { environment: 'dev', deployProd: false },
+        );
+        const result = await runs.readRunArtifacts(id, { environment: 'dev', deployProd: false });
+        expect([label, result.source.kind]).toEqual([label, 'artifacts']);
+        expect(result.source.kind === 'artifacts' ? result.source.fallback : '').toMatch(reason);
+        // The texts come from the artifacts themselves: same results as with a good run-results.
+        expect(result.problems).toEqual([]);
+        expect(result.gates).toHaveLength(16);
+        expect(standIn.requestCount({ operationId: 'actions/download-artifact' })).toBe(1 + 18);
+      }
+    });
+
+    it('run-results holding a malformed result reports it as the artifact itself would be', async () => {
+      const id = await finishedRun(
+        {
+          name: 'bundle-malformed-entry',
+          description: 'gate-fmt-aws-dev holds truncated JSON; the results job bundles it as it is',
+          artifacts: { 'gate-fmt-aws-dev': { raw: '{"schemaVersion": 1, "gate": "fmt"' } },
+        },
+        { environment: 'dev', deployProd: false },
+      );
+      const result = await runs.readRunArtifacts(id, { environment: 'dev', deployProd: false });
+      expect(result.source.kind).toBe('run-results');
+      expect(result.problems).toEqual([
+        { artifact: 'gate-fmt-aws-dev', problem: 'malformed', detail: expect.stringMatching(/^not JSON/) },
+      ]);
+      expect(result.gates).toHaveLength(15);
+      expect(standIn.requestCount({ operationId: 'actions/download-artifact' })).toBe(1);
+    });
     it('cancelling through the API: 202, then 409 once completed', async () => {
       standIn.queueScenario('dev-pass');
       const { runId } = await runs.dispatch({ environment: 'dev', deployProd: false }, { ref: 'main' });

@@ -47,7 +47,13 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
   });
 
   /** /promote from Slack, then Kargo's part: dispatch the workflow, report the run, end the promotion. */
-  async function promoteAndRun(environment: 'dev' | 'prod', user: string, scenario: ScenarioName) {
+  async function promoteAndRun(
+    environment: 'dev' | 'prod',
+    user: string,
+    scenario: ScenarioName,
+    /** Runs once the card links the run, before the run is played to its end. */
+    midway?: (runId: number) => Promise<void>,
+  ) {
     await h.send('/promote', `${environment} frozen-tauntaun`, user);
     const promotion = await eventually(
       async () =>
@@ -95,6 +101,7 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
     });
     const card = () => h.cardMessages().find((m) => textOf(m).includes(name));
     await eventually(() => card() && textOf(card()!).includes(`runs/${runId}`), 'the card linking the run');
+    await midway?.(runId);
     await github.runUntilIdle();
     const conclusion = github.run(runId)?.conclusion;
     // Kargo's `waitRun` step sees the run end.
@@ -110,7 +117,18 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
   }
 
   it('shows a passing dev run live on its one card: every gate, the plan summary, outputs in the thread', async () => {
-    const { name, card } = await promoteAndRun('dev', 'U0BOB', 'dev-pass');
+    const downloadsBefore = github.requestCount({ operationId: 'actions/download-artifact' });
+    let pollsWhileHeard = -1;
+    const { name, card } = await promoteAndRun('dev', 'U0BOB', 'dev-pass', async () => {
+      // Part of the run plays out: deliveries arrive. For two seconds (four poll intervals here) the bot
+      // has heard from the run lately, so the safety-net poller asks GitHub nothing.
+      await github.advance(1500);
+      await eventually(() => github.deliveries().length > 0 || undefined, 'a delivery');
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = github.requestCount({ operationId: 'actions/get-workflow-run' });
+      await new Promise((r) => setTimeout(r, 2000));
+      pollsWhileHeard = github.requestCount({ operationId: 'actions/get-workflow-run' }) - before;
+    });
     const shown = await eventually(() => {
       const c = card();
       return c && /Succeeded/.test(textOf(c)) && /\+\d+/.test(textOf(c)) ? c : undefined;
@@ -138,7 +156,11 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
     const stats = await h.redis.hgetall(
       `${h.prefix}:card:${(await h.auditRecords()).find((r) => r.target === name)?.cardId}:stats`,
     );
+    // With webhooks: no polling while deliveries flow, and the artifacts in one download (run-results).
+    expect(pollsWhileHeard).toBe(0);
     expect(Number(stats.github ?? 0)).toBeGreaterThan(0);
+    expect(Number(stats.github ?? 0)).toBeLessThanOrEqual(10);
+    expect(github.requestCount({ operationId: 'actions/download-artifact' }) - downloadsBefore).toBe(1);
     github.assertNoViolations();
   }, 90_000);
 
@@ -176,11 +198,19 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
     github.assertNoViolations();
   }, 90_000);
 
-  it('follows a run through polling alone when no webhook arrives', async () => {
+  it('follows a run through polling alone when no webhook arrives, asking conditionally (304s are free)', async () => {
     github.sendWebhooksFor(false);
     try {
       const before = github.deliveries().length;
-      const { card, runId } = await promoteAndRun('dev', 'U0BOB', 'dev-pass');
+      const notModifiedBefore = github.requests().filter((r) => r.status === 304).length;
+      const { card, runId, name } = await promoteAndRun('dev', 'U0BOB', 'dev-pass', async () => {
+        // The run does not move for a few polls: each asks with the last ETags and gets 304s.
+        await eventually(
+          () =>
+            github.requests().filter((r) => r.status === 304).length >= notModifiedBefore + 4 || undefined,
+          'polls answered 304 Not Modified',
+        );
+      });
       const shown = await eventually(
         () =>
           card() && /Succeeded/.test(textOf(card()!)) && card()!.replies.length > 0 ? card() : undefined,
@@ -189,6 +219,17 @@ describeWithEnvtest('following the GitHub run of a promotion', (env) => {
       expect(textOf(shown)).toContain('AWS · TFLint');
       expect(github.deliveries({ runId }).length).toBe(0);
       expect(github.deliveries().length).toBe(before);
+      const stats = await h.redis.hgetall(
+        `${h.prefix}:card:${(await h.auditRecords()).find((r) => r.target === name)?.cardId}:stats`,
+      );
+      expect(Number(stats.notModified ?? 0)).toBeGreaterThanOrEqual(4);
+      // The bot has a webhook secret, so polling is the safety net: it asks for the run (conditionally)
+      // and lists the jobs only when the run changed.
+      const conditional = github
+        .requests()
+        .filter((r) => r.status === 304)
+        .map((r) => r.operationId);
+      expect(new Set(conditional)).toEqual(new Set(['actions/get-workflow-run']));
       github.assertNoViolations();
     } finally {
       github.sendWebhooksFor(true);

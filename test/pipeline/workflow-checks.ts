@@ -622,24 +622,45 @@ const ARTIFACT_NAMES = [
   /^plan-summary-(aws|gcp|azure)-(dev|prod)$/,
   /^terraform-outputs-(aws|gcp|azure)-(dev|prod)$/,
   /^toolchain$/,
+  /^run-results$/,
 ];
 const FILE_FOR: [RegExp, string][] = [
   [/^gate-/, '/gate-result.json'],
   [/^plan-summary-/, '/plan-summary.json'],
   [/^terraform-outputs-/, '/terraform-outputs.json'],
+  [/^run-results$/, '/run-results.json'],
 ];
 
 /**
  * Artifacts: every job except the Slack fallback uploads what it produced, with `if: always()` so a failed
  * gate still publishes its result; the step that writes the artifacts runs `if: always()` too; names follow
  * the schemas' naming; the plan JSON is never uploaded; and no two uploads of one run collide unless the
- * later one, in a job that needs the earlier, overwrites on purpose.
+ * later one, in a job that needs the earlier, overwrites on purpose. The `results` job (run-results, the
+ * bot's one download) runs always and after every job that uploads a result, or it would miss some.
  */
 export function checkArtifacts(wf: Workflow): string[] {
   const v: string[] = [];
+  const results = wf.jobs.results;
+  if (!results) v.push('no results job: the bot would download every artifact on its own');
+  else {
+    if (typeof results.if !== 'string' || !/\balways\(\)/.test(results.if))
+      v.push('results: must run if: always() (a failed gate is a result too)');
+    const needs = new Set(Array.isArray(results.needs) ? results.needs : [results.needs]);
+    for (const [id, job] of Object.entries(wf.jobs)) {
+      if (id === 'results' || id === 'notify') continue;
+      const uploadsResults = stepsOf(job).some(
+        (s) =>
+          actionOf(s) === 'actions/upload-artifact' &&
+          /^(gate|plan-summary|terraform-outputs)-/.test(String(s.with?.name ?? '')),
+      );
+      if (uploadsResults && !needs.has(id))
+        v.push(`results: does not need ${id}, whose results it would miss`);
+    }
+  }
   for (const [id, job] of Object.entries(wf.jobs)) {
     if (id === 'notify') continue;
     const steps = stepsOf(job);
+    if (id === 'results') continue; // checked above; its upload is the bundle, not a gate's result
     const uploads = steps.filter((s) => actionOf(s) === 'actions/upload-artifact');
     if (uploads.length === 0) v.push(`${id} uploads no artifact`);
     for (const s of uploads) {

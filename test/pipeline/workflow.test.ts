@@ -552,6 +552,23 @@ describe('artifacts: every job publishes its results, even when it fails', () =>
     );
   });
 
+  it('run-results: the results job runs always, after every job that uploads a result', () => {
+    const wf = fresh();
+    job(wf, 'results').needs = ['policy', 'aws', 'gcp', 'azure', 'aws-dev', 'prod-gates'];
+    job(wf, 'results').if = 'success()';
+    expect(checkArtifacts(wf)).toEqual([
+      'results: must run if: always() (a failed gate is a result too)',
+      'results: does not need gcp-plan, whose results it would miss',
+      'results: does not need azure-plan, whose results it would miss',
+      'results: does not need aws-prod, whose results it would miss',
+    ]);
+    const none = fresh();
+    delete (none.jobs as Record<string, unknown>).results;
+    expect(checkArtifacts(none)).toEqual([
+      'no results job: the bot would download every artifact on its own',
+    ]);
+  });
+
   it('allows the one deliberate overwrite (the applied plan replaces the preview), and only with overwrite', () => {
     expect(stepNamed(job(original, 'aws-prod'), /^Upload plan-summary/).with!.overwrite).toBe(true);
     const wf = fresh();
