@@ -37,6 +37,7 @@ import type { GithubClient } from '../github/client.js';
 import type { Logger } from '../logging.js';
 import { getAuthenticatedUser } from './github.js';
 import type { Refresher, TokenCipher, TokenSet, TokenStore } from './token-store.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 export const APPROVAL_LINK_QUEUE = 'approval-links';
@@ -369,13 +370,13 @@ export class DeviceLinks {
   }
 
   /** Stops polling (the queue stays usable: start() still schedules). */
-  async stopWorker(): Promise<void> {
-    await this.worker?.close();
+  async stopWorker(graceMs?: number): Promise<void> {
+    if (this.worker) await closeWorker(this.worker, graceMs);
     this.worker = undefined;
   }
 
-  async close(): Promise<void> {
-    await this.stopWorker();
+  async close(graceMs?: number): Promise<void> {
+    await this.stopWorker(graceMs);
     await this.queue.close();
   }
 

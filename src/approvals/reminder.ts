@@ -17,6 +17,7 @@ import type { Card } from '../domain/card.js';
 import { renderApprovalReminder } from '../domain/render-approval.js';
 import type { Environment } from '../domain/types.js';
 import type { Logger } from '../logging.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export const APPROVAL_REMINDER_QUEUE = 'approval-reminders';
 
@@ -100,8 +101,8 @@ export class ApprovalReminders {
     this.worker.on('error', (err) => this.options.logger.warn({ err }, 'approval reminder worker error'));
   }
 
-  async close(): Promise<void> {
-    await this.worker?.close();
+  async close(graceMs?: number): Promise<void> {
+    if (this.worker) await closeWorker(this.worker, graceMs);
     await this.queue.close();
   }
 

@@ -51,6 +51,7 @@ export interface Config {
     interactiveConcurrency: number;
     promotePatienceMinutes: number;
     jobLockSeconds: number;
+    shutdownGraceSeconds: number;
     slackChannelRate: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -321,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       interactiveConcurrency: s.interactiveConcurrency,
       promotePatienceMinutes: s.promotePatienceMinutes,
       jobLockSeconds: s.jobLockSeconds,
+      shutdownGraceSeconds: s.shutdownGraceSeconds,
       slackChannelRate: s.slackChannelRate,
     },
     logLevel: s.logLevel,

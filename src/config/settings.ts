@@ -434,6 +434,14 @@ export const SETTINGS = {
       "How long a running job's lock lasts without renewal: a worker that dies is noticed, and its job retried, within about this long. BullMQ's default.",
     example: '30',
   },
+  shutdownGraceSeconds: {
+    env: 'SHUTDOWN_GRACE_SECONDS',
+    group: 'Queues',
+    schema: positiveInt(20, 600),
+    description:
+      "How long a stopping worker waits for its running jobs before it closes anyway; a job cut off is taken over by another replica once its lock expires (JOB_LOCK_SECONDS). Keep it below the pod's terminationGracePeriodSeconds (30 by default).",
+    example: '20',
+  },
   slackChannelRate: {
     env: 'SLACK_CHANNEL_RATE_PER_SECOND',
     group: 'Queues',

@@ -40,6 +40,7 @@ import { createGithubClient, toGithubError, type GithubClient } from '../github/
 import { ArtifactDownloadError, GithubRuns, type RunArtifact } from '../github/runs.js';
 import type { PostRequest, UpsertRequest } from '../slack/notifier.js';
 import { DriftStore } from './store.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export const DRIFT_QUEUE = 'drift';
 const POLL_SCHEDULER = 'drift-poll';
@@ -76,7 +77,8 @@ export interface DriftFollower {
   status(): Promise<EnvironmentDrift[]>;
   /** GitHub API requests made so far (reading runs and polling). */
   requests(): number;
-  close(): Promise<void>;
+  /** A running poll or read gets `graceMs` to finish (src/queue/shutdown.ts). */
+  close(graceMs?: number): Promise<void>;
 }
 
 type DriftJob = { kind: 'run'; runId: number; runUrl?: string } | { kind: 'poll' };
@@ -356,9 +358,9 @@ export function startDriftFollower(options: DriftFollowerOptions): DriftFollower
       return ENVIRONMENTS_CHECKED.map((environment) => environmentDrift(environment, states));
     },
     requests: () => requestCount,
-    async close() {
+    async close(graceMs) {
       await scheduling.catch(() => undefined);
-      await worker.close();
+      await closeWorker(worker, graceMs);
       await queue.close();
     },
   };

@@ -42,7 +42,7 @@ export interface ApprovalStack {
   deps: ApprovalHandlerDeps;
   /** Routes a verified GitHub delivery (deployment_protection_rule, workflow_job waiting) to approvals. */
   onDelivery(event: string, payload: unknown, deliveryId: string): Promise<void>;
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 export function createApprovalStack(options: ApprovalStackOptions): ApprovalStack {
@@ -137,8 +137,8 @@ export function createApprovalStack(options: ApprovalStackOptions): ApprovalStac
         logger,
       });
     },
-    async close() {
-      await Promise.all([links?.close(), reminders?.close()]);
+    async close(graceMs) {
+      await Promise.all([links?.close(graceMs), reminders?.close(graceMs)]);
     },
   };
 }

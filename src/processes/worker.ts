@@ -52,6 +52,7 @@ import { Outages } from '../worker/outages.js';
 import { processStopRun, type StopRunJob } from '../worker/run-guard.js';
 import { StageFreightLock } from '../worker/stage-lock.js';
 import type { RunningProcess } from './web.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export interface WorkerOptions {
   port?: number;
@@ -60,6 +61,8 @@ export interface WorkerOptions {
   kargo?: KargoGateway;
   /** How often user-group membership is refreshed from Slack (ms). */
   groupRefreshMs?: number;
+  /** Wait for running jobs when stopping (ms); SHUTDOWN_GRACE_SECONDS otherwise. */
+  shutdownGraceMs?: number;
   /** Promotions lane concurrency (default PROMOTION_CONCURRENCY). */
   concurrency?: number;
   /** How long a promotion waits out a Kubernetes outage (ms; default PROMOTE_PATIENCE_MINUTES). */
@@ -410,15 +413,20 @@ export async function startWorker(
       clearInterval(trimTimer);
       watch.stop();
       kargoCache?.stop();
-      await lanes.close();
-      await runGuard.close();
+      // Every consumer stops taking jobs at once; running jobs share one grace period (src/queue/shutdown.ts).
+      const graceMs = options.shutdownGraceMs ?? config.queues.shutdownGraceSeconds * 1000;
+      await Promise.all([
+        lanes.close(graceMs),
+        closeWorker(runGuard, graceMs),
+        runs.close(graceMs),
+        drift.close(graceMs),
+        approvalStack.close(graceMs),
+      ]);
       await runGuardQueue.close();
-      await runs.close();
-      await drift.close();
       await delivery.stop();
-      await approvalStack.close();
       await mirror.close();
-      await notifier.close();
+      // Last, so what the jobs above posted on their way out still goes to Slack.
+      await notifier.close(graceMs);
       await privateServer.close();
       redis.disconnect();
     },

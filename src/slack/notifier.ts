@@ -52,6 +52,7 @@ import {
   type RedisConnection,
 } from './redis-connection.js';
 import { SlackCallError, type SlackFailure } from './slack-failures.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export type { SlackChannel } from './notifier-keys.js';
 export type { PostedMessage } from './delivery.js';
@@ -329,16 +330,16 @@ export class SlackNotifier {
   }
 
   /**
-   * Stops the workers (a running job finishes first), then the queues and connections we opened.
+   * Stops the workers (a running job gets `graceMs` to finish, src/queue/shutdown.ts), then the queues and connections we opened.
    * Idempotent; a closed notifier stays closed.
    */
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
+  close(graceMs?: number): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+  private async shutdown(graceMs?: number): Promise<void> {
+    await Promise.all(this.workers.map((w) => closeWorker(w, graceMs)));
     this.workers = [];
     if (this.workerRedis) await quietly(this.workerRedis);
     this.workerRedis = undefined;

@@ -20,6 +20,7 @@ import {
   runStatusEvent,
 } from '../github/webhooks.js';
 import { GITHUB_EVENTS_QUEUE, type GithubEventJob } from '../queue/github.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export const GITHUB_POLL_QUEUE = 'github-poll';
 export const GITHUB_ARTIFACTS_QUEUE = 'github-artifacts';
@@ -102,7 +103,8 @@ export interface RunFollower {
    * find the run by the promotion name in its run-name, then follow it (idempotent, bounded retries).
    */
   locate(promotionName: string, cardId: string, createdAfter: string): Promise<void>;
-  close(): Promise<void>;
+  /** Running jobs get `graceMs` to finish (src/queue/shutdown.ts). */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -392,8 +394,8 @@ export function startRunFollower(deps: FollowDeps): RunFollower {
         },
       );
     },
-    async close() {
-      await Promise.all([deliveries.close(), poller.close(), artifacts.close(), locator.close()]);
+    async close(graceMs) {
+      await Promise.all([deliveries, poller, artifacts, locator].map((w) => closeWorker(w, graceMs)));
       await Promise.all([pollQueue.close(), artifactsQueue.close(), locateQueue.close()]);
     },
   };

@@ -23,6 +23,7 @@ import {
   type CommandJob,
 } from '../queue/jobs.js';
 import type { Outages } from './outages.js';
+import { closeWorker } from '../queue/shutdown.js';
 
 export interface LaneSettings {
   promotionConcurrency: number;
@@ -57,7 +58,8 @@ export interface LaneDeps {
 }
 
 export interface RunningLanes {
-  close(): Promise<void>;
+  /** Stops the lanes: running jobs get `graceMs` to finish (src/queue/shutdown.ts). */
+  close(graceMs?: number): Promise<void>;
 }
 
 const STALLED = /stalled more than allowable limit/;
@@ -190,8 +192,8 @@ export function startCommandLanes(deps: LaneDeps): RunningLanes {
   }
 
   return {
-    async close() {
-      await Promise.all([promotions.close(), interactive.close(), legacy.close()]);
+    async close(graceMs) {
+      await Promise.all([promotions, interactive, legacy].map((w) => closeWorker(w, graceMs)));
       await Promise.all(lookups.map((q) => q.close()));
     },
   };

@@ -163,6 +163,8 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
     port: 0,
     kargo: gateway,
     slackLimiter: { max: 20, duration: 1000 },
+    // A job still waiting on a dead dependency when a test ends is cut off rather than waited for.
+    shutdownGraceMs: 3_000,
     ...options.worker,
   });
   const web = await startWeb(config, logger, { port: 0, metricsPort: 0 });
