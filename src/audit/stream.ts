@@ -9,6 +9,13 @@
 // Retention is by age only (AUDIT_RETENTION_DAYS, trim()): entries older than the retention are removed
 // with XTRIM MINID, never a count cap that would silently drop recent records under load. Archive the
 // stream before it ages out if you need it longer (README: Redis sizing).
+//
+// The full record of one promotion (`/audit`, the "Full record" button) is found through an index kept by
+// the same append: per card, the entry ids of its records (`<prefix>:audit:card:<card id>`, a list), and per
+// Kargo Promotion its card (`<prefix>:audit:promotion:<name>`, from the `promotion.created` record). Both
+// live as long as the stream keeps records (indexTtlSeconds, refreshed by every append to them); an entry
+// id whose record was trimmed reads as nothing. Records appended before the index existed are in the
+// stream only.
 import type { AuditRecord } from '../domain/audit.js';
 import { DEFAULT_RETENTION } from '../retention.js';
 import {
@@ -29,6 +36,11 @@ export interface AuditLogOptions {
    * retention (35 days).
    */
   idTtlSeconds?: number;
+  /**
+   * Lifetime of the per-card and per-promotion index after its last append: as long as the stream keeps
+   * records (AUDIT_RETENTION_DAYS). Default the default audit retention (400 days).
+   */
+  indexTtlSeconds?: number;
 }
 
 export interface AuditEntry {
@@ -45,27 +57,41 @@ export interface AppendResult {
 
 export const auditStreamKey = (prefix: string): string => `${prefix}:audit`;
 const auditIdKey = (prefix: string, id: string): string => `${prefix}:audit:id:${id}`;
+export const auditCardIndexKey = (prefix: string, cardId: string): string => `${prefix}:audit:card:${cardId}`;
+export const auditPromotionKey = (prefix: string, promotionName: string): string =>
+  `${prefix}:audit:promotion:${promotionName}`;
 
-// KEYS[1] stream, KEYS[2] id guard; ARGV[1] record id, ARGV[2] record JSON, ARGV[3] guard TTL (s).
-// One script, so "already appended?" and "append" cannot be split by a crash or a concurrent append.
+// KEYS[1] stream, KEYS[2] id guard, [KEYS[3] the card's index, [KEYS[4] the promotion's card]];
+// ARGV[1] record id, ARGV[2] record JSON, ARGV[3] guard TTL (s), ARGV[4] index TTL (s), ARGV[5] card id.
+// One script, so "already appended?", "append" and "index" cannot be split by a crash or a concurrent append.
 const APPEND_ONCE = `
 local existing = redis.call('GET', KEYS[2])
 if existing then return {0, existing} end
 local entryId = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'record', ARGV[2])
 redis.call('SET', KEYS[2], entryId, 'EX', ARGV[3])
+if KEYS[3] then
+  redis.call('RPUSH', KEYS[3], entryId)
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
+if KEYS[4] then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[4]) end
 return {1, entryId}`;
 
 const DEFAULT_ID_TTL_SECONDS = DEFAULT_RETENTION.cardSeconds;
+/** The full record of a promotion reads at most this many records (far more than one promotion makes). */
+export const MAX_RECORDS_PER_CARD = 5_000;
 
 export class AuditLog {
   private readonly redis: OpenedClient;
   private readonly streamKey: string;
   private readonly idTtlSeconds: number;
+  private readonly indexTtlSeconds: number;
 
   constructor(private readonly options: AuditLogOptions) {
     if (!options.prefix) throw new Error('AuditLog: prefix is required');
     this.idTtlSeconds = options.idTtlSeconds ?? DEFAULT_ID_TTL_SECONDS;
     if (!(this.idTtlSeconds >= 1)) throw new Error('AuditLog: idTtlSeconds must be ≥ 1');
+    this.indexTtlSeconds = options.indexTtlSeconds ?? DEFAULT_RETENTION.auditSeconds;
+    if (!(this.indexTtlSeconds >= 1)) throw new Error('AuditLog: indexTtlSeconds must be ≥ 1');
     this.redis = openClient(options.connection);
     this.streamKey = auditStreamKey(options.prefix);
   }
@@ -73,16 +99,56 @@ export class AuditLog {
   /** Appends the record unless one with the same id was appended before. Rejects only on storage failure. */
   async append(record: AuditRecord): Promise<AppendResult> {
     assertRecord(record);
+    const { prefix } = this.options;
+    const keys = [this.streamKey, auditIdKey(prefix, record.id)];
+    const cardId = record.cardId;
+    if (cardId) {
+      keys.push(auditCardIndexKey(prefix, cardId));
+      if (record.action === 'promotion.created' && record.target) {
+        keys.push(auditPromotionKey(prefix, record.target));
+      }
+    }
     const [appended, entryId] = (await this.redis.client.eval(
       APPEND_ONCE,
-      2,
-      this.streamKey,
-      auditIdKey(this.options.prefix, record.id),
+      keys.length,
+      ...keys,
       record.id,
       JSON.stringify(record),
       String(this.idTtlSeconds),
+      String(this.indexTtlSeconds),
+      cardId ?? '',
     )) as [number, string];
     return { appended: appended === 1, entryId };
+  }
+
+  /**
+   * Every record of one card (promotion) the stream still keeps, in append order, at most
+   * MAX_RECORDS_PER_CARD; undefined when the index knows no record of it.
+   */
+  async forCard(cardId: string): Promise<AuditRecord[] | undefined> {
+    const client = this.redis.client;
+    const ids = await client.lrange(
+      auditCardIndexKey(this.options.prefix, cardId),
+      0,
+      MAX_RECORDS_PER_CARD - 1,
+    );
+    if (ids.length === 0) return undefined;
+    const pipeline = client.pipeline();
+    for (const id of ids) pipeline.xrange(this.streamKey, id, id);
+    const replies = (await pipeline.exec()) ?? [];
+    const records: AuditRecord[] = [];
+    for (const [err, entries] of replies) {
+      if (err) throw err;
+      for (const [, fields] of entries as Array<[string, string[]]>) {
+        records.push(parseAuditFields(fields));
+      }
+    }
+    return records;
+  }
+
+  /** The card of a Kargo Promotion, from its `promotion.created` record; undefined when unknown. */
+  async cardOfPromotion(promotionName: string): Promise<string | undefined> {
+    return (await this.redis.client.get(auditPromotionKey(this.options.prefix, promotionName))) ?? undefined;
   }
 
   /** Records in append order, after `since` (an entry id, exclusive) or from the start. */

@@ -148,7 +148,12 @@ export async function startWorker(
     recordTtlSeconds: retention.cardSeconds,
     limiter: options.slackLimiter ?? { max: config.queues.slackChannelRate, duration: 1000 },
   });
-  const auditLog = new AuditLog({ connection: redis, prefix, idTtlSeconds: retention.cardSeconds });
+  const auditLog = new AuditLog({
+    connection: redis,
+    prefix,
+    idTtlSeconds: retention.cardSeconds,
+    indexTtlSeconds: retention.auditSeconds,
+  });
   const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
   const store = new CardStore(redis, prefix, { ttlSeconds: retention.cardSeconds });
   // The audit stream is trimmed by age (never by count), hourly and at start; several workers trimming

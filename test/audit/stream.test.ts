@@ -1,8 +1,8 @@
-// The audit stream on real Redis: append is idempotent on record.id (also under concurrency), and
-// read() returns records in append order.
+// The audit stream on real Redis: append is idempotent on record.id (also under concurrency), read()
+// returns records in append order, and the per-card index finds every record of one promotion.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { AuditLog, auditStreamKey } from '../../src/audit/stream.js';
+import { AuditLog, auditCardIndexKey, auditPromotionKey, auditStreamKey } from '../../src/audit/stream.js';
 import type { AuditRecord } from '../../src/domain/audit.js';
 import { REDIS, deleteKeys, uniquePrefix } from '../slack/test-support.js';
 
@@ -102,5 +102,51 @@ describe('AuditLog', () => {
     const ttl = await admin.ttl(`${prefix}:audit:id:cmd:3`);
     expect(ttl).toBeGreaterThan(34 * 24 * 3600);
     expect(ttl).toBeLessThanOrEqual(35 * 24 * 3600);
+  });
+
+  describe('the full record of a promotion', () => {
+    const CARD = 'req-0123456789abcdef';
+    const OTHER = 'req-fedcba9876543210';
+
+    it('finds every record of a card, in append order, once however often a record is appended', async () => {
+      const { log } = newLog();
+      await log.append(record(1, { cardId: CARD }));
+      await log.append(record(2, { cardId: OTHER }));
+      await log.append(record(3)); // no card: a refused command
+      await log.append(record(4, { cardId: CARD, action: 'promotion.step', outcome: 'info' }));
+      await log.append(record(4, { cardId: CARD, action: 'promotion.step', outcome: 'info' })); // replayed
+      await log.append(record(5, { cardId: CARD }));
+      expect((await log.forCard(CARD))?.map((r) => r.id)).toEqual(['cmd:1', 'cmd:4', 'cmd:5']);
+      expect((await log.forCard(OTHER))?.map((r) => r.id)).toEqual(['cmd:2']);
+      expect(await log.forCard('req-0000000000000000')).toBeUndefined();
+    });
+
+    it('knows the card of a Kargo Promotion from its promotion.created record', async () => {
+      const { log } = newLog();
+      const name = 'prod.01k3v2x9qdw7k1m5r8t2y4z6a0.f5f87aa';
+      await log.append(
+        record(1, { cardId: CARD, action: 'promotion.created', target: name, outcome: 'info' }),
+      );
+      await log.append(
+        record(2, { cardId: OTHER, action: 'promotion.phase', target: 'dev.x.y', outcome: 'info' }),
+      );
+      expect(await log.cardOfPromotion(name)).toBe(CARD);
+      expect(await log.cardOfPromotion('dev.x.y')).toBeUndefined();
+    });
+
+    it('keeps the index as long as the stream keeps records, and leaves out records trimmed from it', async () => {
+      const { log, prefix } = newLog();
+      const name = 'dev.01k3v2x9qdw7k1m5r8t2y4z6a0.f5f87aa';
+      await log.append(record(1, { cardId: CARD, action: 'promotion.created', target: name }));
+      await log.append(record(2, { cardId: CARD }));
+      for (const key of [auditCardIndexKey(prefix, CARD), auditPromotionKey(prefix, name)]) {
+        const ttl = await admin.ttl(key);
+        expect(ttl).toBeGreaterThan(399 * 24 * 3600);
+        expect(ttl).toBeLessThanOrEqual(400 * 24 * 3600);
+      }
+      const [first] = await log.read({ count: 1 });
+      await admin.xdel(auditStreamKey(prefix), first!.entryId);
+      expect((await log.forCard(CARD))?.map((r) => r.id)).toEqual(['cmd:2']);
+    });
   });
 });
