@@ -4,7 +4,8 @@
 import { ENVIRONMENTS } from './types.js';
 import type { Environment } from './types.js';
 
-export type SlashCommand = '/freight' | '/promote' | '/approve' | '/unlock' | '/cancel' | '/drift' | '/stats';
+export type SlashCommand =
+  '/freight' | '/promote' | '/approve' | '/unlock' | '/cancel' | '/drift' | '/stats' | '/audit';
 export const SLASH_COMMANDS: readonly SlashCommand[] = [
   '/freight',
   '/promote',
@@ -13,6 +14,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   '/cancel',
   '/drift',
   '/stats',
+  '/audit',
 ];
 
 /** The windows `/stats` reports on, in days. */
@@ -35,7 +37,9 @@ export type ParsedCommand =
   /** The latest drift check, of one environment or (without) of both. */
   | { kind: 'drift'; environment?: Environment }
   /** Delivery metrics of prod over the last `days`. */
-  | { kind: 'stats'; days: StatsWindow };
+  | { kind: 'stats'; days: StatsWindow }
+  /** Every audit record of one promotion: by Kargo Promotion name or card id. */
+  | { kind: 'audit'; target: string };
 
 export type ParseResult = { ok: true; command: ParsedCommand } | { ok: false; message: string };
 
@@ -52,6 +56,7 @@ const USAGE: Readonly<Record<SlashCommand, string>> = {
     'Usage: /cancel <promotion | freight alias> [reason]\nExample: /cancel frozen-tauntaun wrong freight, prod change freeze',
   '/drift': 'Usage: /drift [dev|prod]\nExample: /drift prod',
   '/stats': 'Usage: /stats [7d|30d|90d]\nExample: /stats 90d',
+  '/audit': 'Usage: /audit <promotion | card id>\nExample: /audit prod.01k3v2x9qdw7k1m5r8t2y4z6a0.f5f87aa',
 };
 
 const HELP: Readonly<Record<SlashCommand, string>> = {
@@ -75,6 +80,10 @@ const HELP: Readonly<Record<SlashCommand, string>> = {
   '/stats':
     'Delivery metrics of prod from the audit trail, over the last 30 days unless you say 7d or 90d: deployment ' +
     'frequency, lead time from commit to prod, change failure rate, time to restore, and deployments per week. Only you see it.',
+  '/audit':
+    'Shows every audit record of one promotion, oldest first: each command, decision, phase change, gate result and ' +
+    'run status the audit stream keeps (#infra-audit shows one line per decision and phase change). Ask in #infra-audit: ' +
+    'the record is for whoever can see that channel. Only you see it.',
 };
 
 export const usage = (command: SlashCommand): string => USAGE[command];
@@ -104,6 +113,8 @@ export function parseCommand(command: SlashCommand, text: string): ParseResult {
       return parseDrift(words);
     case '/stats':
       return parseStats(words);
+    case '/audit':
+      return parseAudit(words);
   }
 }
 
@@ -136,6 +147,8 @@ export function formatCommand(command: ParsedCommand): { command: SlashCommand; 
       return { command: '/drift', text: command.environment ?? '' };
     case 'stats':
       return { command: '/stats', text: `${command.days}d` };
+    case 'audit':
+      return { command: '/audit', text: command.target };
   }
 }
 
@@ -241,6 +254,16 @@ function parseStats(words: string[]): ParseResult {
   if (!window)
     return fail(`I can show the last 7d, 30d or 90d, not ${quote(words[0] ?? '')}.`, usage('/stats'));
   return ok({ kind: 'stats', days: window });
+}
+
+function parseAudit(words: string[]): ParseResult {
+  if (words.length === 0) return fail('Which promotion?', usage('/audit'));
+  if (words.length > 1) return fail(`Too many words: ${quote(words.slice(1).join(' '))}.`, usage('/audit'));
+  const target = (words[0] ?? '').toLowerCase();
+  if (!CARD_ID.test(target) && !isKubernetesName(target)) {
+    return fail(`${quote(words[0] ?? '')} is not a promotion name or card id.`, usage('/audit'));
+  }
+  return ok({ kind: 'audit', target });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import { createResponder } from '../worker/responder.js';
 import { createCardPublisher } from '../worker/card-publisher.js';
 import { processCancel } from '../worker/cancel.js';
 import { processCardDetails } from '../worker/card-details.js';
+import { processAuditRecord } from '../worker/audit-record.js';
 import { processDrift } from '../worker/drift.js';
 import { processStats } from '../worker/stats.js';
 import { startDriftFollower, type DriftFollowerOptions } from '../drift/follower.js';
@@ -344,6 +345,15 @@ export async function startWorker(
           return processDrift(data, { drift, responder });
         case 'stats':
           return processStats(data, { delivery, responder });
+        case 'audit-record':
+          return processAuditRecord(data, {
+            audit: auditLog,
+            cards: store,
+            auditChannelId: config.slack.channels.audit,
+            cardLink: cardUrl,
+            responder,
+            logger,
+          });
       }
     },
     finalize: (data, error) =>

@@ -142,6 +142,21 @@ export const statsJob = z.object({
   reply: replyTarget,
 });
 
+/**
+ * `/audit <promotion | card id>`, or "Full record" on a #infra-audit line and "More" on its pages: every
+ * audit record of one promotion, answered ephemerally to whoever asked from #infra-audit.
+ */
+export const auditRecordJob = z.object({
+  kind: z.literal('audit-record'),
+  requestId: z.string(),
+  via: z.enum(['command', 'button']),
+  /** A card id (the button) or what was typed: a Promotion name or card id (commands.ts checked it). */
+  target: z.string().min(1).max(253),
+  page: z.number().int().min(1).max(MAX_DETAILS_PAGE),
+  actor,
+  reply: replyTarget,
+});
+
 export const commandJob = z.discriminatedUnion('kind', [
   promoteJob,
   freightJob,
@@ -154,6 +169,7 @@ export const commandJob = z.discriminatedUnion('kind', [
   cancelJob,
   driftJob,
   statsJob,
+  auditRecordJob,
 ]);
 export type PromoteJob = z.infer<typeof promoteJob>;
 export type FreightJob = z.infer<typeof freightJob>;
@@ -166,6 +182,7 @@ export type CardDetailsJob = z.infer<typeof cardDetailsJob>;
 export type CancelJob = z.infer<typeof cancelJob>;
 export type DriftJob = z.infer<typeof driftJob>;
 export type StatsJob = z.infer<typeof statsJob>;
+export type AuditRecordJob = z.infer<typeof auditRecordJob>;
 export type CommandJob = z.infer<typeof commandJob>;
 
 /** The lane a job runs in. */
@@ -197,6 +214,8 @@ export function commandLabel(job: CommandJob): string {
       return job.environment ? `/drift ${job.environment}` : '/drift';
     case 'stats':
       return `/stats ${job.days}d`;
+    case 'audit-record':
+      return job.via === 'button' ? 'the Full record button' : `/audit ${job.target}`;
   }
 }
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { APPROVE_ACTION_ID, WITHDRAW_ACTION_ID } from '../domain/approval.js';
+import { AUDIT_RECORD_ACTION_ID } from '../domain/audit-mirror.js';
 import { PLAN_DETAILS_ACTION_ID, FINDINGS_DETAILS_ACTION_ID, parseDetailsValue } from '../domain/details.js';
 import { UNLOCK_CANCEL_ACTION_ID, UNLOCK_CONFIRM_ACTION_ID } from '../locks/view.js';
 import type { CommandQueue } from './commands.js';
@@ -96,6 +97,31 @@ export async function handleBlockAction(payload: BlockActionPayload, deps: Actio
       const requestId = idFor('card-details', payload, action.action_ts);
       const view = action.action_id === PLAN_DETAILS_ACTION_ID ? 'plan' : 'findings';
       await deps.queue.add({ kind: 'card-details', requestId, view, ...requested, actor, reply }, requestId);
+      return true;
+    }
+    case AUDIT_RECORD_ACTION_ID: {
+      // "Full record" on a #infra-audit line, "More" on its pages: only "which card, which page" is taken.
+      const requested = parseDetailsValue(action.value);
+      if (!requested) {
+        deps.logger.warn(
+          { actionId: action.action_id, user: payload.user.id },
+          'Full record click with a bad value ignored',
+        );
+        return false;
+      }
+      const requestId = idFor('audit-record', payload, action.action_ts);
+      await deps.queue.add(
+        {
+          kind: 'audit-record',
+          requestId,
+          via: 'button',
+          target: requested.cardId,
+          page: requested.page,
+          actor,
+          reply,
+        },
+        requestId,
+      );
       return true;
     }
     default:

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { authorize, otherApprovers, type AccessAction } from '../domain/access.js';
 import { commandAudit } from '../domain/audit-records.js';
+import { auditAccessRefusal } from '../domain/audit-trail.js';
 import { cardIdForRequest } from '../domain/card.js';
 import {
   SLASH_COMMANDS,
@@ -244,6 +245,18 @@ export async function handleSlashCommand(
         { kind: 'stats', requestId, days: command.days, actor, reply },
         requestId,
         () => `:bar_chart: Computing the delivery metrics of the last ${command.days} days…`,
+      );
+    }
+    // The full record of a promotion, for whoever can see #infra-audit: asked from inside it (the worker
+    // checks again, src/worker/audit-record.ts).
+    case 'audit': {
+      const auditChannel = deps.config.slack.channels.audit;
+      if (payload.channel_id !== auditChannel) return ephemeral(auditAccessRefusal(auditChannel));
+      const requestId = requestIdFor('audit', payload.trigger_id);
+      return enqueue(
+        { kind: 'audit-record', requestId, via: 'command', target: command.target, page: 1, actor, reply },
+        requestId,
+        () => `:scroll: Looking up the audit record of *${command.target}*…`,
       );
     }
   }
