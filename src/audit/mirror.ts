@@ -1,4 +1,6 @@
-// Fills #infra-audit from the audit stream: one compact line per record, in stream order, exactly once.
+// Fills #infra-audit from the audit stream, in stream order, exactly once: one line per decision and per
+// phase change (src/domain/audit-mirror.ts picks the records and writes the line, with a "Full record"
+// button for a promotion's records). Every other record stays in the stream only, acknowledged unposted.
 //
 // The mirror is a consumer in a Redis consumer group on the stream. For each entry it ENQUEUES the Slack
 // post through the notifier (idempotency key = record.id) and only then acknowledges the entry (XACK).
@@ -14,8 +16,8 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import type { AuditOutcome, AuditRecord } from '../domain/audit.js';
-import { escapeMrkdwn, truncate } from '../domain/blockkit.js';
+import type { AuditRecord } from '../domain/audit.js';
+import { auditLine, mirrorKindOf, type AuditLineContext } from '../domain/audit-mirror.js';
 import type { PostRequest } from '../slack/notifier.js';
 import {
   closeClient,
@@ -53,6 +55,11 @@ export interface AuditMirrorOptions {
   blockMs?: number;
   /** Entries per read. Default 50. */
   batchSize?: number;
+  /**
+   * What the line may link to (the card, the run) and the card's environment, for a record of a card. A
+   * failure here is logged and the line is posted without it: links never hold the channel back.
+   */
+  context?: (record: AuditRecord) => Promise<AuditLineContext>;
   logger?: Logger;
 }
 
@@ -185,8 +192,28 @@ export class AuditMirror {
         await redis.xack(this.streamKey, this.group, entryId);
         continue;
       }
-      await this.options.notifier.post({ channel: 'audit', key: record.id, text: formatAuditLine(record) });
+      if (mirrorKindOf(record)) {
+        const line = auditLine(record, await this.contextOf(record));
+        if (line) {
+          await this.options.notifier.post({
+            channel: 'audit',
+            key: record.id,
+            text: line.text,
+            blocks: line.blocks,
+          });
+        }
+      }
       await redis.xack(this.streamKey, this.group, entryId);
+    }
+  }
+
+  private async contextOf(record: AuditRecord): Promise<AuditLineContext> {
+    if (!this.options.context || !record.cardId) return {};
+    try {
+      return await this.options.context(record);
+    } catch (err) {
+      this.logger.warn({ err, recordId: record.id }, 'audit line context unavailable; posted without links');
+      return {};
     }
   }
 
@@ -239,33 +266,4 @@ export class AuditMirror {
       };
     });
   }
-}
-
-// ───────────────────────────── the #infra-audit line ─────────────────────────────
-
-const OUTCOME_EMOJI: Record<AuditOutcome, string> = {
-  accepted: ':white_check_mark:',
-  succeeded: ':large_green_circle:',
-  denied: ':no_entry:',
-  rejected: ':x:',
-  failed: ':red_circle:',
-  info: ':information_source:',
-};
-
-const DETAIL_LIMIT = 1000;
-
-/** `:white_check_mark: *promote* prod `frozen-tiger` by <@U1> — accepted: Promotion requested` */
-export function formatAuditLine(record: AuditRecord): string {
-  const emoji = OUTCOME_EMOJI[record.outcome] ?? ':grey_question:';
-  const where = record.environment ? ` ${record.environment}` : '';
-  const what = record.target ? ` \`${escapeMrkdwn(record.target.replace(/`/g, "'"))}\`` : '';
-  const detail = escapeMrkdwn(truncate(record.detail, DETAIL_LIMIT));
-  const who = actorLabel(record.actor);
-  return `${emoji} *${escapeMrkdwn(record.action)}*${where}${what} by ${who} — ${record.outcome}: ${detail}`;
-}
-
-/** `slack:U123` → a mention; anyone else (`github:octocat`, `kargo:admin`, `system`) as plain text. */
-function actorLabel(actor: string): string {
-  const slackUser = /^slack:([UW][A-Z0-9]+)$/.exec(actor);
-  return slackUser ? `<@${slackUser[1]}>` : escapeMrkdwn(actor);
 }

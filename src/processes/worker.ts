@@ -155,7 +155,22 @@ export async function startWorker(
     idTtlSeconds: retention.cardSeconds,
     indexTtlSeconds: retention.auditSeconds,
   });
-  const mirror = new AuditMirror({ connection: redis, prefix, notifier, logger });
+  const mirror = new AuditMirror({
+    connection: redis,
+    prefix,
+    notifier,
+    logger,
+    // A line of a promotion links its card and run, and names the card's environment.
+    context: async (record) => {
+      const card = record.cardId ? await store.load(record.cardId) : undefined;
+      const link = card ? await cardUrl(card.id) : undefined;
+      return {
+        ...(link ? { cardUrl: link } : {}),
+        ...(card?.run?.url ? { runUrl: card.run.url } : {}),
+        ...(card?.environment ? { environment: card.environment } : {}),
+      };
+    },
+  });
   const store = new CardStore(redis, prefix, { ttlSeconds: retention.cardSeconds });
   // The audit stream is trimmed by age (never by count), hourly and at start; several workers trimming
   // at once is harmless.

@@ -1,9 +1,11 @@
 // The #infra-audit mirror on real Redis, through the real notifier, against the Slack stand-in: every
-// record reaches the channel once and in order, through Slack failures and restarts.
+// record #infra-audit shows (one per decision and phase change) reaches the channel once and in order,
+// through Slack failures and restarts; the others stay in the stream only.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { AuditMirror, formatAuditLine } from '../../src/audit/mirror.js';
+import { AuditMirror, type AuditMirrorOptions } from '../../src/audit/mirror.js';
+import { AUDIT_RECORD_ACTION_ID, formatAuditLine } from '../../src/domain/audit-mirror.js';
 import { AuditLog, auditStreamKey } from '../../src/audit/stream.js';
 import type { AuditRecord } from '../../src/domain/audit.js';
 import { SlackStandIn } from '../../src/sandbox/slack-standin.js';
@@ -61,7 +63,12 @@ function setup() {
     open.push(n);
     return n;
   };
-  const mirror = (poster: SlackNotifier, consumer = 'mirror-1', claimIdleMs = 60_000): AuditMirror => {
+  const mirror = (
+    poster: SlackNotifier,
+    consumer = 'mirror-1',
+    claimIdleMs = 60_000,
+    context?: AuditMirrorOptions['context'],
+  ): AuditMirror => {
     const m = new AuditMirror({
       connection: REDIS,
       prefix,
@@ -70,6 +77,7 @@ function setup() {
       claimIdleMs,
       blockMs: 200,
       logger,
+      ...(context ? { context } : {}),
     });
     open.push(m);
     return m;
@@ -91,24 +99,6 @@ const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('AuditMirror', () => {
-  it('formats a record as one compact #infra-audit line', () => {
-    expect(formatAuditLine(record(1))).toBe(
-      ':white_check_mark: *promote* prod by <@U1> — accepted: request 1',
-    );
-    expect(
-      formatAuditLine(
-        record(2, {
-          actor: 'github:octo<cat>',
-          outcome: 'denied',
-          target: 'frozen-`tiger`',
-          detail: 'four-eyes & co',
-        }),
-      ),
-    ).toBe(
-      ":no_entry: *promote* prod `frozen-'tiger'` by github:octo&lt;cat&gt; — denied: four-eyes &amp; co",
-    );
-  });
-
   it('posts each record exactly once, in stream order', async () => {
     const { audit, notifier, mirror, settled } = setup();
     for (const n of range(1, 5)) await audit.append(record(n));
@@ -177,5 +167,57 @@ describe('AuditMirror', () => {
       return c ? Number(c[c.indexOf('pending') + 1]) : 0;
     };
     expect(pendingOf('dead-pod')).toBe(0);
+  });
+
+  it('shows decisions and phase changes only, with a Full record button; the stream keeps every record', async () => {
+    const { audit, notifier, mirror, settled } = setup();
+    const card = 'req-00000000000000aa';
+    const story: AuditRecord[] = [
+      record(1, { id: 'event:requested', cardId: card, detail: 'alice requested a promotion' }),
+      record(2, { id: 'event:freight', cardId: card, action: 'freight.resolved', outcome: 'info' }),
+      record(3, {
+        id: 'event:created',
+        cardId: card,
+        actor: 'kargo:slack:U1',
+        action: 'promotion.created',
+        target: 'dev.01k.abc1234',
+        outcome: 'info',
+      }),
+      record(4, { id: 'event:step', cardId: card, action: 'promotion.step', outcome: 'info' }),
+      record(5, { id: 'event:job', cardId: card, action: 'run.job', outcome: 'succeeded' }),
+      record(6, { id: 'event:gate', cardId: card, action: 'gate.result', outcome: 'succeeded' }),
+      record(7, {
+        id: 'event:done',
+        cardId: card,
+        actor: 'system',
+        action: 'promotion.phase',
+        environment: undefined,
+        outcome: 'succeeded',
+        detail: 'Promotion dev.01k.abc1234 succeeded.',
+        facts: { phase: 'Succeeded' },
+      }),
+      record(8, { id: 'cmd:looked', action: 'unlock', outcome: 'info', detail: 'showed the lock' }),
+    ];
+    const poster = notifier();
+    await poster.start();
+    const context: AuditMirrorOptions['context'] = () =>
+      Promise.resolve({ environment: 'dev', runUrl: 'https://github.com/acme/infra/actions/runs/42' });
+    await mirror(poster, 'mirror-1', 60_000, context).start();
+    for (const r of story) await audit.append(r);
+    await waitFor('stream and queue settled', async () => (await settled()) && auditTexts().length >= 3);
+
+    const lines = standIn.messages('C0AUDIT');
+    expect(lines.map((m) => m.text)).toEqual([
+      ':white_check_mark: *promote* prod by <@U1> — accepted: alice requested a promotion · <https://github.com/acme/infra/actions/runs/42|run>',
+      ':information_source: *promotion.created* prod by kargo:slack:U1 — info: request 3 · `dev.01k.abc1234` · <https://github.com/acme/infra/actions/runs/42|run>',
+      ':large_green_circle: *promotion.phase* dev by system — succeeded: Promotion dev.01k.abc1234 succeeded. · <https://github.com/acme/infra/actions/runs/42|run>',
+    ]);
+    for (const line of lines) {
+      const accessory = (line.blocks as Array<{ accessory?: { action_id?: string; value?: string } }>)[0]
+        ?.accessory;
+      expect(accessory).toMatchObject({ action_id: AUDIT_RECORD_ACTION_ID, value: card });
+    }
+    expect((await audit.read({ count: 100 })).map((e) => e.record.id)).toEqual(story.map((r) => r.id));
+    expect(await audit.forCard(card)).toHaveLength(7);
   });
 });
