@@ -265,9 +265,14 @@ export async function playStory(
 
   // /freight
   let seen = (await ephemeralsOf(requester.id)).length;
-  /** What #infra-audit must show for what was done (the mirror of the audit stream). */
-  const audited: string[] = [];
-  const send = async (name: string, user: string, text: string, audit?: string): Promise<boolean> => {
+  /** The decisions of the story #infra-audit must show, each with who made it and its outcome. */
+  const audited: AuditedDecision[] = [];
+  const send = async (
+    name: string,
+    user: string,
+    text: string,
+    audit?: AuditedDecision,
+  ): Promise<boolean> => {
     const sent = await story.act(name, () => consoleApi.command(user, text));
     if (sent && audit) audited.push(audit);
     return sent;
@@ -282,25 +287,31 @@ export async function playStory(
   if (plan.dev) {
     const mark = lastTs(await view());
     seen = (await ephemeralsOf(requester.id)).length;
-    await send('/promote dev sent by the requester', requester.id, '/promote dev', '*promote* dev by @alice');
+    await send('/promote dev sent by the requester', requester.id, '/promote dev', {
+      action: 'promote',
+      environment: 'dev',
+      by: requester.name,
+      outcome: 'accepted',
+    });
     const created = await story.reach('Kargo Promotion to dev created (reply to the requester)', () =>
       newEphemeral(requester.id, seen, /Kargo promotion .* created/),
     );
-    alias = /created: (\S+) \(/.exec(created?.text ?? '')?.[1];
+    // "created: f9d6791 (brave-wampa) → dev": the freight's short name, then its alias (what people type).
+    alias = /created: [0-9a-f]{7} \(([^)\s]+)\)/.exec(created?.text ?? '')?.[1];
     await followCard('dev', plan.dev, mark);
   }
 
   if (plan.dev === 'failed' && alias) {
     // The freight failed dev, so Kargo never verified it there: prod refuses it.
     seen = (await ephemeralsOf(requester.id)).length;
-    await send(
-      `/promote prod ${alias} sent by the requester`,
-      requester.id,
-      `/promote prod ${alias}`,
-      '*promote* prod by @alice',
-    );
+    await send(`/promote prod ${alias} sent by the requester`, requester.id, `/promote prod ${alias}`, {
+      action: 'promote',
+      environment: 'prod',
+      by: requester.name,
+      outcome: 'rejected',
+    });
     await story.reach(`prod refuses ${alias}: it was never verified in dev`, () =>
-      newEphemeral(requester.id, seen, /Could not promote to \*prod\*/),
+      newEphemeral(requester.id, seen, notVerifiedIn('prod', 'dev')),
     );
   }
 
@@ -310,23 +321,23 @@ export async function playStory(
     } else {
       // RBAC first: the outsider may not promote to prod.
       const outsiderSeen = (await ephemeralsOf(outsider.id)).length;
-      await send(
-        `/promote prod ${alias} sent by the outsider`,
-        outsider.id,
-        `/promote prod ${alias}`,
-        '*promote* prod by @olivia — denied',
-      );
+      await send(`/promote prod ${alias} sent by the outsider`, outsider.id, `/promote prod ${alias}`, {
+        action: 'promote',
+        environment: 'prod',
+        by: outsider.name,
+        outcome: 'denied',
+      });
       await story.reach('the outsider is refused (access policy, prod is default deny)', () =>
         newEphemeral(outsider.id, outsiderSeen, /can['’]t promote|not allowed|may not/i),
       );
       const mark = lastTs(await view());
       seen = (await ephemeralsOf(requester.id)).length;
-      await send(
-        `/promote prod ${alias} sent by the requester`,
-        requester.id,
-        `/promote prod ${alias}`,
-        '*promote* prod by @alice',
-      );
+      await send(`/promote prod ${alias} sent by the requester`, requester.id, `/promote prod ${alias}`, {
+        action: 'promote',
+        environment: 'prod',
+        by: requester.name,
+        outcome: 'accepted',
+      });
       await story.reach('Kargo Promotion to prod created (the freight is verified in dev)', () =>
         newEphemeral(requester.id, seen, /Kargo promotion .* created/),
       );
@@ -337,7 +348,8 @@ export async function playStory(
   if (plan.unlock) {
     const env = plan.unlock;
     seen = (await ephemeralsOf(requester.id)).length;
-    await send(`/unlock ${env} sent by the requester`, requester.id, `/unlock ${env}`, `*unlock* ${env}`);
+    // Looking at a lock decides nothing (#infra-audit shows the confirmed release, below).
+    await send(`/unlock ${env} sent by the requester`, requester.id, `/unlock ${env}`);
     const offer = await story.reach(`/unlock ${env} shows the stale lock with a Release button`, () =>
       newEphemeral(requester.id, seen, (e) => hasButton(e.blocks, 'unlock_confirm')),
     );
@@ -345,7 +357,14 @@ export async function playStory(
       const confirmed = await story.act('the requester confirms (Release lock → Release it)', () =>
         consoleApi.click(requester.id, { messageTs: offer.ts, actionId: 'unlock_confirm', ephemeral: true }),
       );
-      if (confirmed) audited.push(`*unlock.confirm* ${env}`);
+      if (confirmed) {
+        audited.push({
+          action: 'unlock.confirm',
+          environment: env,
+          by: requester.name,
+          outcome: 'succeeded',
+        });
+      }
     }
     await story.reach(`the ${env} lock is released (DynamoDB item and S3 lock file)`, async () => {
       const released = (await ephemeralsOf(requester.id)).some((e) => /Released the/.test(shown(e)));
@@ -362,15 +381,11 @@ export async function playStory(
   if (plan.drift) await driftStory(plan.drift);
 
   await story.reach(
-    '#infra-audit mirrored every command sent (paced at Slack’s one message per second)',
+    '#infra-audit shows every decision of the story, with who made it and its outcome (paced at Slack’s one message per second)',
     async () => {
-      const audit = plainText(
-        channelOf(await view(), 'audit')
-          .messages.map((m) => m.text)
-          .join('\n'),
-      );
-      const missing = audited.filter((line) => !audit.includes(line));
-      if (missing.length > 0) throw new Error(`not yet: ${missing.join('; ')}`);
+      const lines = channelOf(await view(), 'audit').messages.map((m) => plainText(m.text));
+      const missing = audited.filter((d) => !lines.some((line) => auditLineShows(line, d)));
+      if (missing.length > 0) throw new Error(`not yet: ${missing.map(describeDecision).join('; ')}`);
       return true;
     },
     { timeoutMs: 150_000, required: false },
@@ -399,7 +414,7 @@ export async function playStory(
       `the drift check found drift in ${env}: one drift card in #infra-alerts`,
       exactlyOne,
     );
-    if (card) audited.push(`*drift.detected* ${env}`);
+    if (card) audited.push({ action: 'drift.detected', environment: env, outcome: 'failed' });
     // The schedule fires again and finds the same drift.
     let again: number | undefined;
     await story.act('GitHub runs the drift check again (the same drift)', async () => {
@@ -454,7 +469,7 @@ export async function playStory(
       const c = await card();
       return refused && c && hasButton(c.blocks, APPROVE_ACTION_ID);
     });
-    audited.push('*approve.button* prod by @alice — denied');
+    audited.push({ action: 'approve.button', environment: 'prod', by: requester.name, outcome: 'denied' });
 
     const approverSeen = (await ephemeralsOf(approver.id)).length;
     await story.act('the approver clicks Approve', async () =>
@@ -467,7 +482,7 @@ export async function playStory(
       const c = await card();
       return c && !hasButton(c.blocks, APPROVE_ACTION_ID) && shown(c).includes(approver.id);
     });
-    audited.push('*approve* prod');
+    audited.push({ action: 'approve', environment: 'prod', by: approver.name, outcome: 'succeeded' });
   }
 
   /** The card of a promotion to `env` from the first sign of life to its end (and what follows it). */
@@ -495,7 +510,7 @@ export async function playStory(
       if (sandbox.scenario.approval) await approveProd(card);
     }
     const word = expected === 'succeeded' ? 'succeeded' : 'failed';
-    const done = await story.reach(
+    await story.reach(
       `the ${env} card ends ${word}`,
       async () => {
         const c = await card();
@@ -515,14 +530,11 @@ export async function playStory(
         const c = await card();
         return c?.replies.some((r) => /instance_id|i-0[0-9a-f]+/.test(shown(r)));
       });
-      await story.reach(`a success line for ${env} in #infra-deployments`, async () =>
-        channelOf(await view(), 'deployments').messages.some(
-          (m) =>
-            Number(m.ts) > Number(done?.ts ?? after) &&
-            m.text.startsWith('✅') &&
-            m.text.includes(`→ ${env}`),
-        ),
-      );
+      // The success is told on the card itself (no separate line): how long it took, and which freight.
+      await story.reach(`the ${env} card says it succeeded, in how long, with which freight`, async () => {
+        const c = await card();
+        return c && cardTellsSuccess(c, alias) ? c : undefined;
+      });
     } else {
       const alert = sandbox.scenario.story.alert ?? '';
       await story.reach(`an alert in #infra-alerts names the failed job (${alert || 'any'})`, async () =>
@@ -533,6 +545,57 @@ export async function playStory(
       );
     }
   }
+}
+
+// ── what the story looks for ─────────────────────────────────────────────────────────────────────
+
+/** A decision #infra-audit must show: what was decided, where, by whom, and how it ended. */
+export interface AuditedDecision {
+  /** The record's action: `promote`, `approve.button`, `unlock.confirm`, `drift.detected`, … */
+  action: string;
+  environment?: string;
+  /** The Slack handle of who decided; any actor when absent (the system, Kargo). */
+  by?: string;
+  /** accepted, denied, rejected, succeeded, failed. */
+  outcome: string;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether an #infra-audit line (as plain text) shows the decision: `*promote* prod by @alice — accepted: …`,
+ * where the line may name the decision's target after the environment (`*promote* prod `brave-wampa` by …`).
+ */
+export function auditLineShows(line: string, decision: AuditedDecision): boolean {
+  const where = decision.environment ? ` ${escapeRegExp(decision.environment)}` : '';
+  const who = decision.by ? `@${escapeRegExp(decision.by)}` : '\\S+';
+  return new RegExp(
+    `\\*${escapeRegExp(decision.action)}\\*${where} (?:\`[^\`]*\` )?by ${who} — ${escapeRegExp(decision.outcome)}\\b`,
+  ).test(line);
+}
+
+export const describeDecision = (d: AuditedDecision): string =>
+  `${d.action}${d.environment ? ` ${d.environment}` : ''}${d.by ? ` by @${d.by}` : ''} — ${d.outcome}`;
+
+/**
+ * The refusal of freight that a stage upstream never verified: `:no_entry_sign: brave-wampa cannot go to
+ * *prod*: f9d6791 (brave-wampa) is not verified in dev yet` (src/worker/promote.ts, src/domain/availability.ts).
+ */
+export const notVerifiedIn = (environment: string, upstream: string): RegExp =>
+  new RegExp(
+    `cannot go to \\*${escapeRegExp(environment)}\\*: .*\\bis not verified in ${escapeRegExp(upstream)}\\b`,
+  );
+
+/**
+ * A succeeded card tells the success itself (src/domain/render.ts: no separate success line): its status
+ * line says `*Succeeded* in <how long>`, and it names the freight.
+ */
+export function cardTellsSuccess(
+  card: { text: string; blocks?: unknown[] },
+  alias: string | undefined,
+): boolean {
+  const text = shown(card);
+  return /\*Succeeded\* in \d/.test(text) && (alias === undefined || text.includes(alias));
 }
 
 /** The gate rows of a prod run that must pass before anyone is asked to approve (src/domain/gates.ts). */
