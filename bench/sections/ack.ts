@@ -33,8 +33,44 @@ async function memoryOf(child: Child): Promise<Memory> {
   };
 }
 
+interface Run extends LoadResult {
+  target: 'bot' | 'bare';
+  rep: number;
+  promotionsJobs?: number;
+  interactiveJobs?: number;
+  /** CPU time of the server process per request (ms): steadier than latency on a shared machine. */
+  serverCpuMsPerRequest: number;
+  redisCpuMsPerRequest?: number;
+  loadAverage: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN);
+};
+
+/** The repetitions of one rate and target: medians of their p50, p99 and CPU, totals of the counts. */
+function aggregate(list: Run[]) {
+  const sum = (f: (r: Run) => number | undefined): number => list.reduce((n, r) => n + (f(r) ?? 0), 0);
+  return {
+    reps: list.length,
+    p50: median(list.map((r) => r.latencyMs.p50)),
+    p99: median(list.map((r) => r.latencyMs.p99)),
+    max: Math.max(...list.map((r) => r.latencyMs.max)),
+    p99s: list.map((r) => r.latencyMs.p99),
+    sent: sum((r) => r.sent),
+    failed: sum((r) => r.non2xx + r.errors),
+    promotionsJobs: sum((r) => r.promotionsJobs),
+    cpuMsPerRequest: median(list.map((r) => r.serverCpuMsPerRequest)),
+    redisCpuMsPerRequest: median(list.map((r) => r.redisCpuMsPerRequest ?? NaN)),
+    driverLagP99: Math.max(...list.map((r) => r.driverLagMs.p99)),
+    load: round(list.reduce((n, r) => n + r.loadAverage, 0) / Math.max(1, list.length)),
+  };
+}
+
 export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
-  const seconds = ctx.options.ackSeconds ?? (ctx.quick ? 3 : 10);
+  const seconds = ctx.options.ackSeconds ?? (ctx.quick ? 3 : 6);
+  const reps = ctx.quick ? 1 : 3;
   const prefix = `${ctx.redis.prefix}-ack`;
   const slack = await SlackStandIn.start({ rateLimits: false });
   const env = botEnv({ redisUrl: ctx.redis.url, prefix, slackApiUrl: slack.apiUrl, slackToken: slack.token });
@@ -81,51 +117,50 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
         text: 'dev latest',
         userId: `U0B${String(user++).padStart(7, '0')}`,
       });
-    // Warm-up (not reported): JIT, connection pools, lazily loaded modules.
-    for (const target of [bare, bot])
-      await openLoop({ port: target.port, rate: 100, seconds: 2, make: promote });
+    // Warm-up (not reported): JIT (V8's optimising compiler runs on the process's own CPU time), connection
+    // pools, lazily loaded modules — a few thousand requests each.
+    for (const target of [bare, bot]) {
+      await openLoop({ port: target.port, rate: 200, seconds: 3, make: promote });
+      await openLoop({ port: target.port, rate: 500, seconds: 2, make: promote });
+    }
     await sleep(1000);
 
-    const runs: Array<
-      LoadResult & {
-        target: 'bot' | 'bare';
-        promotionsJobs?: number;
-        interactiveJobs?: number;
-        /** CPU time of the server process per request (ms): steadier than latency on a shared machine. */
-        serverCpuMsPerRequest: number;
-        redisCpuMsPerRequest?: number;
-        loadAverage: number;
-      }
-    > = [];
+    const runs: Run[] = [];
     for (const rate of ACK_RATES) {
-      for (const target of ['bare', 'bot'] as const) {
-        const child = target === 'bot' ? bot : bare;
-        const before = target === 'bot' ? await jobCount() : [0, 0];
-        const cpu0 = child.cpuMs();
-        const redisCpu0 = ctx.redis.pid ? cpuMsOf(ctx.redis.pid) : NaN;
-        const result = await openLoop({ port: child.port, rate, seconds, make: promote });
-        const serverCpu = child.cpuMs() - cpu0;
-        const redisCpu = ctx.redis.pid ? cpuMsOf(ctx.redis.pid) - redisCpu0 : NaN;
-        const after = target === 'bot' ? await jobCount() : [0, 0];
-        const run = {
-          target,
-          ...result,
-          serverCpuMsPerRequest: round(serverCpu / result.sent, 3),
-          ...(Number.isFinite(redisCpu) ? { redisCpuMsPerRequest: round(redisCpu / result.sent, 3) } : {}),
-          loadAverage: round(os.loadavg()[0] ?? NaN),
-          ...(target === 'bot'
-            ? {
-                promotionsJobs: (after[0] ?? 0) - (before[0] ?? 0),
-                interactiveJobs: (after[1] ?? 0) - (before[1] ?? 0),
-              }
-            : {}),
-        };
-        runs.push(run);
-        log(
-          `ack: ${target.padEnd(4)} ${rate}/s × ${seconds}s  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  non-2xx ${result.non2xx}  errors ${result.errors}` +
-            (target === 'bot' ? `  jobs ${run.promotionsJobs}/${result.sent}` : ''),
-        );
-        await sleep(1500);
+      // Repetitions alternate bare and bot, so a noisy neighbour hurts both rather than one.
+      for (let rep = 0; rep < reps; rep += 1) {
+        for (const target of ['bare', 'bot'] as const) {
+          const child = target === 'bot' ? bot : bare;
+          const before = target === 'bot' ? await jobCount() : [0, 0];
+          const cpu0 = child.cpuMs();
+          const redisCpu0 = ctx.redis.pid ? cpuMsOf(ctx.redis.pid) : NaN;
+          const result = await openLoop({ port: child.port, rate, seconds, make: promote });
+          const serverCpu = child.cpuMs() - cpu0;
+          const redisCpu = ctx.redis.pid ? cpuMsOf(ctx.redis.pid) - redisCpu0 : NaN;
+          const after = target === 'bot' ? await jobCount() : [0, 0];
+          const run: Run = {
+            target,
+            rep,
+            ...result,
+            serverCpuMsPerRequest: round(serverCpu / result.sent, 3),
+            ...(Number.isFinite(redisCpu) ? { redisCpuMsPerRequest: round(redisCpu / result.sent, 3) } : {}),
+            loadAverage: round(os.loadavg()[0] ?? NaN),
+            ...(target === 'bot'
+              ? {
+                  promotionsJobs: (after[0] ?? 0) - (before[0] ?? 0),
+                  interactiveJobs: (after[1] ?? 0) - (before[1] ?? 0),
+                }
+              : {}),
+          };
+          runs.push(run);
+          log(
+            `ack: ${target.padEnd(4)} ${rate}/s × ${seconds}s #${rep + 1}  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  ` +
+              `cpu ${run.serverCpuMsPerRequest} ms/req  non-2xx ${result.non2xx}  errors ${result.errors}` +
+              (target === 'bot' ? `  jobs ${run.promotionsJobs}/${result.sent}` : '') +
+              `  load ${run.loadAverage}`,
+          );
+          await sleep(1000);
+        }
       }
     }
     const botMetrics = await bot.metrics();
@@ -137,22 +172,24 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
     ]);
 
     const rows = ACK_RATES.map((rate) => {
-      const b = runs.find((r) => r.target === 'bot' && r.rate === rate)!;
-      const base = runs.find((r) => r.target === 'bare' && r.rate === rate)!;
+      const b = aggregate(runs.filter((r) => r.target === 'bot' && r.rate === rate));
+      const base = aggregate(runs.filter((r) => r.target === 'bare' && r.rate === rate));
       return {
         rate,
         bot: b,
         bare: base,
-        p50Ratio: round(b.latencyMs.p50 / base.latencyMs.p50),
-        p99Ratio: round(b.latencyMs.p99 / base.latencyMs.p99),
+        p50Ratio: round(b.p50 / base.p50),
+        p99Ratio: round(b.p99 / base.p99),
       };
     });
     const markdown = [
-      `Open loop, ${seconds} s per rate and target (bare first, then bot, per rate), after a 2 s warm-up at 100/s each. ` +
-        'Latency from handing the request to the socket to the end of the answer; the driver runs in the benchmark ' +
-        'process on the same cores as the server and Redis, so when the machine is busy (see the load column; other ' +
-        'work shares it) the latency columns carry that noise. CPU time per request of the server process ' +
-        '(/proc/<pid>/stat over the run) is the steadier comparison.',
+      `Open loop, ${reps} × ${seconds} s per rate and target, bare and bot alternating, after a warm-up of 3 s at 200/s ` +
+        'and 2 s at 500/s each. Latency from handing the request to the socket to the end of the answer; p50 and p99 ' +
+        `are the median over the ${reps} repetitions (each repetition's p99 in results.json), max the largest seen. ` +
+        'The driver runs in the benchmark process on the same cores as the server and Redis, and the machine is shared ' +
+        '(see the load column): latency carries that noise. CPU time per request of the server process (all its ' +
+        'threads, /proc/<pid>/stat over the run) is the steadier comparison; it falls with the rate as fixed costs ' +
+        '(timers, GC, JIT) spread over more requests.',
       '',
       table(
         [
@@ -164,8 +201,7 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
           'bare p99',
           'bare max',
           'p99 bot/bare',
-          'bot non-2xx',
-          'bare non-2xx',
+          'non-2xx bot / bare',
           'jobs enqueued (promotions) / sent',
           'server CPU / request bot vs bare',
           'Redis CPU / request (bot)',
@@ -174,20 +210,19 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
         ],
         rows.map((r) => [
           `${r.rate}/s`,
-          `${r.bot.latencyMs.p50} ms`,
-          `${r.bot.latencyMs.p99} ms`,
-          `${r.bot.latencyMs.max} ms`,
-          `${r.bare.latencyMs.p50} ms`,
-          `${r.bare.latencyMs.p99} ms`,
-          `${r.bare.latencyMs.max} ms`,
+          `${r.bot.p50} ms`,
+          `${r.bot.p99} ms`,
+          `${r.bot.max} ms`,
+          `${r.bare.p50} ms`,
+          `${r.bare.p99} ms`,
+          `${r.bare.max} ms`,
           `${r.p99Ratio}×`,
-          r.bot.non2xx + r.bot.errors,
-          r.bare.non2xx + r.bare.errors,
+          `${r.bot.failed} / ${r.bare.failed}`,
           `${r.bot.promotionsJobs} / ${r.bot.sent}`,
-          `${r.bot.serverCpuMsPerRequest} vs ${r.bare.serverCpuMsPerRequest} ms`,
-          r.bot.redisCpuMsPerRequest === undefined ? '–' : `${r.bot.redisCpuMsPerRequest} ms`,
-          `${Math.max(r.bot.driverLagMs.p99, r.bare.driverLagMs.p99)} ms`,
-          r.bot.loadAverage,
+          `${r.bot.cpuMsPerRequest} vs ${r.bare.cpuMsPerRequest} ms`,
+          Number.isFinite(r.bot.redisCpuMsPerRequest) ? `${r.bot.redisCpuMsPerRequest} ms` : '–',
+          `${Math.max(r.bot.driverLagP99, r.bare.driverLagP99)} ms`,
+          r.bot.load,
         ]),
       ),
       '',
@@ -222,9 +257,9 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
         section: 'a',
         what: `Ack p50 / p99 at ${r.rate}/s, bot vs bare Bolt`,
         figure:
-          `${r.bot.latencyMs.p50} / ${r.bot.latencyMs.p99} ms vs ${r.bare.latencyMs.p50} / ${r.bare.latencyMs.p99} ms (p99 ×${r.p99Ratio}); ` +
-          `non-2xx ${r.bot.non2xx + r.bot.errors}; ${r.bot.promotionsJobs}/${r.bot.sent} enqueued; ` +
-          `CPU ${r.bot.serverCpuMsPerRequest} vs ${r.bare.serverCpuMsPerRequest} ms/request`,
+          `${r.bot.p50} / ${r.bot.p99} ms vs ${r.bare.p50} / ${r.bare.p99} ms (p99 ×${r.p99Ratio}); ` +
+          `non-2xx ${r.bot.failed}; ${r.bot.promotionsJobs}/${r.bot.sent} enqueued; ` +
+          `CPU ${r.bot.cpuMsPerRequest} vs ${r.bare.cpuMsPerRequest} ms/request`,
       })),
       {
         section: 'b',
@@ -235,7 +270,7 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
     return {
       headline,
       markdown,
-      data: { seconds, rows, memory: { idle, after }, outcomes: Object.fromEntries(outcomes) },
+      data: { seconds, reps, rows, runs, memory: { idle, after }, outcomes: Object.fromEntries(outcomes) },
     };
   } finally {
     forget();
