@@ -90,7 +90,8 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
     }
     const key = keyOf(id);
     self.set(key, (self.get(key) ?? 0) + dt);
-    const mod = frame.url ? moduleOf(frame.url) : frame.functionName;
+    // Native frames have no module: they stand under their own name (the charged view below places them).
+    const mod = frame.url ? moduleOf(frame.url) : frame.functionName || '(anonymous native)';
     modules.set(mod, (modules.get(mod) ?? 0) + dt);
     // Native frames and Node's own JavaScript (stream writes, HMAC wrappers, timers) are charged to the first
     // frame of the application or a package above them: the code that asked for the work.

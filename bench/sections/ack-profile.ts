@@ -27,9 +27,11 @@ export async function ackProfileSection(ctx: BenchContext): Promise<SectionOutpu
   };
   const forget = ctx.onInterrupt(cleanup);
   try {
-    web = await spawnWeb(
-      botEnv({ redisUrl: ctx.redis.url, prefix, slackApiUrl: slack.apiUrl, slackToken: slack.token }),
-    );
+    // LOG_LEVEL info, as deploy/ ships it: the profile includes the one log line per command after the ack.
+    web = await spawnWeb({
+      ...botEnv({ redisUrl: ctx.redis.url, prefix, slackApiUrl: slack.apiUrl, slackToken: slack.token }),
+      LOG_LEVEL: 'info',
+    });
     const w = web;
     let user = 0;
     const promote = () =>
@@ -58,7 +60,9 @@ export async function ackProfileSection(ctx: BenchContext): Promise<SectionOutpu
     ).slice(0, 30);
     const markdown = [
       `${result.sent} signed \`/promote dev latest\` at ${rate}/s for ${seconds} s (after 3 s at 200/s), sampled every 250 µs ` +
-        `inside the web process. Answers: ${Object.entries(result.statuses)
+        `inside the web process, which runs with LOG_LEVEL=info as deploy/ ships it (the other sections use warn). Answers: ${Object.entries(
+          result.statuses,
+        )
           .map(([s, n]) => `${n}× ${s}`)
           .join(
             ', ',
@@ -66,7 +70,7 @@ export async function ackProfileSection(ctx: BenchContext): Promise<SectionOutpu
         `The process was busy ${summary.busyMs} ms of ${summary.totalMs} ms, ${perRequest} ms of CPU per request on its main thread. ` +
         `Raw profile: \`.cache/bench/ack-${rate}.cpuprofile\` (not committed). Interpretation: bench/results/ack-profile.md.`,
       '',
-      '**Self time by module** (share of busy time):',
+      '**Self time by module** (share of busy time; native frames, which have no module, under their own name):',
       '',
       table(
         ['module', 'self', 'share'],
