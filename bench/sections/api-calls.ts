@@ -77,7 +77,8 @@ function windowOf(sandbox: Sandbox, name: string, from: Mark, to: Mark): Window 
   for (const c of sandbox.slack.calls().slice(from.slack, to.slack)) {
     const channel =
       typeof c.args.channel === 'string' ? (CHANNEL_NAME[c.args.channel] ?? c.args.channel) : '';
-    count(slack, `${c.method}${channel ? ` ${channel}` : ''}${c.status === 429 ? ' → 429' : ''}`);
+    const thread = c.method === 'chat.postMessage' && typeof c.args.thread_ts === 'string' ? ' (thread)' : '';
+    count(slack, `${c.method}${channel ? ` ${channel}` : ''}${thread}${c.status === 429 ? ' → 429' : ''}`);
   }
   return { name, seconds: round((to.at - from.at) / 1000, 1), github, webhooks, slack };
 }

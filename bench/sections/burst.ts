@@ -117,7 +117,18 @@ export async function burstSection(ctx: BenchContext): Promise<SectionOutput> {
     await until(() => warmUsers.every((u) => slack.ephemeral({ user: u }).length > 0), 60_000, 200);
     await sleep(1000);
     const workerIdle = { rss: worker.rssBytes(), gc: await worker.memoryAfterGc() };
+    const kubeVerbs = ['list', 'get', 'create', 'patch'] as const;
+    const kubeByVerb = async (): Promise<Record<string, number>> => {
+      const text = await worker.metrics();
+      return Object.fromEntries(
+        kubeVerbs.map((verb) => [
+          verb,
+          metricValue(text, 'chatops_kubernetes_requests_total', { verb }) || 0,
+        ]),
+      );
+    };
     const kubeRequestsBefore = metricValue(await worker.metrics(), 'chatops_kubernetes_requests_total');
+    const kubeByVerbBefore = await kubeByVerb();
     const slackCallsBefore = slack.calls().length;
 
     // Every Promotion as it appears (admin watch).
@@ -166,6 +177,12 @@ export async function burstSection(ctx: BenchContext): Promise<SectionOutput> {
     const firstCreated = createdTimes[0] ?? NaN;
     const kubeRequests =
       metricValue(await worker.metrics(), 'chatops_kubernetes_requests_total') - kubeRequestsBefore;
+    const kubeByVerbAfter = await kubeByVerb();
+    const kubeRequestsByVerb = Object.fromEntries(
+      kubeVerbs
+        .map((verb) => [verb, (kubeByVerbAfter[verb] ?? 0) - (kubeByVerbBefore[verb] ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    );
     const perMinute = round((created.size / ((lastCreated - burstStart) / 1000)) * 60, 0);
     log(
       `burst: ${created.size}/${BURST} Promotions, the last ${round((lastCreated - burstStart) / 1000, 1)} s after the burst began (${perMinute}/min); ` +
@@ -191,10 +208,21 @@ export async function burstSection(ctx: BenchContext): Promise<SectionOutput> {
       .sort((a, b) => a - b);
     const replied = repliedCount();
     const calls = slack.calls().slice(slackCallsBefore);
+    // By method and channel: one post per promotion in #infra-deployments (issue 13 §4) is checkable here.
+    const channelName: Record<string, string> = {
+      [CHANNELS.deployments]: '#infra-deployments',
+      [CHANNELS.alerts]: '#infra-alerts',
+      [CHANNELS.audit]: '#infra-audit',
+    };
     const byMethod: Record<string, number> = {};
     let rateLimited = 0;
     for (const c of calls) {
-      byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+      const channel =
+        typeof c.args.channel === 'string' ? (channelName[c.args.channel] ?? c.args.channel) : '';
+      const thread =
+        typeof c.args.thread_ts === 'string' && c.method === 'chat.postMessage' ? ' (thread)' : '';
+      const key = `${c.method}${channel ? ` ${channel}` : ''}${thread}`;
+      byMethod[key] = (byMethod[key] ?? 0) + 1;
       if (c.status === 429) rateLimited += 1;
     }
     const lastCard = cardTimes[cardTimes.length - 1];
@@ -235,6 +263,7 @@ export async function burstSection(ctx: BenchContext): Promise<SectionOutput> {
       promotionsPerMinute: perMinute,
       kubernetesRequests: kubeRequests,
       kubernetesRequestsPerPromotion: round(kubeRequests / Math.max(1, created.size), 2),
+      kubernetesRequestsByVerb: kubeRequestsByVerb,
       probes: {
         idle: { freight: idleF, approve: idleA },
         duringBurst: { freight: busyF, approve: busyA },
@@ -285,7 +314,9 @@ export async function burstSection(ctx: BenchContext): Promise<SectionOutput> {
           ['**Promotions per minute, one worker**', `**${perMinute}**`],
           [
             'Kubernetes API requests by the worker during creation (per Promotion)',
-            `${kubeRequests} (${data.kubernetesRequestsPerPromotion})`,
+            `${kubeRequests} (${data.kubernetesRequestsPerPromotion}): ${Object.entries(kubeRequestsByVerb)
+              .map(([v, n]) => `${v} ${n}`)
+              .join(', ')}`,
           ],
           [
             '`/freight` answered: idle p50 / max → during the burst p50 / max',
@@ -305,8 +336,9 @@ export async function burstSection(ctx: BenchContext): Promise<SectionOutput> {
           ],
           ['requesters told "created" (sent once their card is posted)', `${replied}/${BURST}`],
           [
-            'Slack calls by method during the section',
+            'Slack calls by method and channel during the section (warm-up excluded)',
             Object.entries(byMethod)
+              .sort((a, b) => b[1] - a[1])
               .map(([m, n]) => `${m} ${n}`)
               .join(', '),
           ],
