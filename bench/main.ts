@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark of issue 13 §5–6 in one run, one report.
 //
-//   npm run bench                          everything (about 12 minutes on 2 cores)
+//   npm run bench                          everything (about 12–15 minutes on 2 cores)
 //   npm run bench -- --quick               shorter runs, /freight up to 1,000 Freight (about 5 minutes)
 //   npm run bench -- --only ack,forged     some sections (names below); --list shows them
 //   npm run bench -- --tsx                 run the processes through tsx instead of compiled JavaScript
@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { ackSection } from './sections/ack.js';
 import { ackProfileSection } from './sections/ack-profile.js';
 import { apiCallsSection, redisSizingSection } from './sections/api-calls.js';
@@ -163,7 +164,15 @@ async function main(): Promise<void> {
     })),
   };
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // Formatted as the repository's Prettier settings want it, so the committed file passes `npm run lint`.
+  const resultsFile = path.join(outDir, 'results.json');
+  writeFileSync(
+    resultsFile,
+    await prettier.format(JSON.stringify(report, null, 2), {
+      ...(await prettier.resolveConfig(path.join(repoRoot, 'bench', 'results', 'results.json'))),
+      parser: 'json',
+    }),
+  );
   const headline = results.flatMap((r) =>
     r.error
       ? [[`§${r.letter}`, r.title, `**not measured**: ${r.error}`]]
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
     '# Benchmark results',
     '',
     `Measured by \`npm run bench${ctx.quick ? ' -- --quick' : ''}\` on ${machine.date.slice(0, 16).replace('T', ' ')} UTC, ` +
-      `commit \`${machine.gitCommit.slice(0, 12)}\`${machine.gitDirty.length > 0 ? ` (working tree with ${machine.gitDirty.length} uncommitted changes by others)` : ''}; ` +
+      `commit \`${machine.gitCommit.slice(0, 12)}\`${machine.gitDirty.length > 0 ? ` (working tree with ${machine.gitDirty.length} uncommitted changes, listed in results.json)` : ' (clean working tree)'}; ` +
       `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform} ${machine.kernel}, Node ${machine.node}, ` +
       `load average at start ${machine.loadAverageAtStart.join(' / ')}; Redis: ${machine.redis}. Total ${Math.round(seconds / 60)} min. ` +
       (currentRuntime() === 'compiled'

@@ -18,13 +18,14 @@ export interface MachineInfo {
   redis: string;
 }
 
+// trimEnd, not trim: `git status --porcelain` lines begin with a significant space (" M path").
 const git = (...args: string[]): string => {
   try {
     return execFileSync('git', args, {
       cwd: repoRoot,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
+    }).trimEnd();
   } catch {
     return '';
   }
@@ -41,7 +42,7 @@ export function machineInfo(redis: string): MachineInfo {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     loadAverageAtStart: os.loadavg().map((n) => Math.round(n * 100) / 100),
-    gitCommit: git('rev-parse', 'HEAD') || 'unknown',
+    gitCommit: git('rev-parse', 'HEAD').trim() || 'unknown',
     gitDirty: git('status', '--porcelain')
       .split('\n')
       .filter(Boolean)
