@@ -27,6 +27,8 @@ const categories = (prefix: string): Array<[RegExp, string]> => {
   return [
     [new RegExp(`^${p}:audit$`), 'audit stream'],
     [new RegExp(`^${p}:audit:id:`), 'audit id guards'],
+    // The stream's index (src/audit/stream.ts): each card's entry ids, each Promotion's card; kept with the stream.
+    [new RegExp(`^${p}:audit:(card|promotion):`), 'audit index'],
     [new RegExp(`^${p}:card:[^:]+:(events|seen|stats)$`), 'card events'],
     [new RegExp(`^${p}:(promotion-card|run-card|tracked-run):`), 'card links'],
     [new RegExp(`^${p}:slack:(posted|inflight|card):`), 'slack message records'],
