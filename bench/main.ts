@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark of issue 13 §5–6 in one run, one report.
 //
-//   npm run bench                          everything (about 12–15 minutes on 2 cores)
+//   npm run bench                          everything (about 10 minutes on 2 cores)
 //   npm run bench -- --quick               shorter runs, /freight up to 1,000 Freight (about 5 minutes)
 //   npm run bench -- --only ack,forged     some sections (names below); --list shows them
 //   npm run bench -- --tsx                 run the processes through tsx instead of compiled JavaScript
