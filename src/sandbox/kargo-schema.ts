@@ -2,7 +2,8 @@
 // applies them to every create and update: structural pruning, defaulting, OpenAPI v3 validation and the
 // CEL rules, with failures reported as the API server reports them (422 Invalid, one cause per field).
 //
-// Adapted from the approach of test/pipeline/crd-validator.ts (which checks manifests in the repository):
+// The one reading of the CRDs in the repository: test/pipeline/crd-validator.ts checks the manifests in
+// kargo/ with it too (unknown fields there are what pruning would drop).
 // - pruning: an object schema with `properties` (or with neither `properties` nor `additionalProperties`)
 //   and no `x-kubernetes-preserve-unknown-fields` keeps only the fields it declares; unknown fields are
 //   dropped and reported (a Warning header, or 422 with `fieldValidation=Strict`), as the API server does;
@@ -46,7 +47,7 @@ const has = (self: unknown, field: string): boolean => isObject(self) && self[fi
 const at = (self: unknown, i: number): unknown => (Array.isArray(self) ? self[i] : undefined);
 const size = (self: unknown): number => (Array.isArray(self) ? self.length : 0);
 
-const CEL_RULES: Readonly<Record<string, (self: unknown) => boolean>> = {
+export const CEL_RULES: Readonly<Record<string, (self: unknown) => boolean>> = {
   'has(self.uses) && !has(self.task)': (s) => has(s, 'uses') && !has(s, 'task'),
   '(has(self.uses) ? !has(self.task) : has(self.task))': (s) =>
     has(s, 'uses') ? !has(s, 'task') : has(s, 'task'),
@@ -65,7 +66,7 @@ const CEL_RULES: Readonly<Record<string, (self: unknown) => boolean>> = {
     size(s) <= 1 || at(s, 1) === 'Failed' || at(s, 1) === 'Error',
 };
 
-interface CelRule {
+export interface CelRule {
   /** Location in the object; `*` = every item of an array or value of a map. */
   at: string[];
   rule: string;
@@ -89,13 +90,18 @@ export interface CrdResource {
   mapLists: { at: string[]; keys: string[] }[];
 }
 
-function readYaml(file: string): JsonObject[] {
+/** Parses every YAML document of a file; fails on a YAML error or a document that is not a mapping. */
+export function readYamlDocuments(file: string): JsonObject[] {
   const out: JsonObject[] = [];
-  for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      throw new Error(`${file} document ${index}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    }
     const value = doc.toJS() as unknown;
-    if (isObject(value)) out.push(value);
-  }
+    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+    if (!isObject(value)) throw new Error(`${file} document ${index} is not a mapping`);
+    out.push(value);
+  });
   return out;
 }
 
@@ -143,7 +149,8 @@ function convert(node: Schema, where: string[], cel: CelRule[], mapLists: CrdRes
   return out;
 }
 
-function newAjv(): Ajv2020 {
+/** ajv as the CRDs need it (draft 2020-12, Go RE2 patterns, Kubernetes' int32/int64 formats). */
+export function newAjv(): Ajv2020 {
   // unicodeRegExp off: the CRD patterns are Go RE2, which accepts escapes such as `\_` that a /u RegExp rejects.
   const ajv = new Ajv2020({
     allErrors: true,
@@ -175,7 +182,7 @@ export function loadKargoCrds(dir: string = defaultCrdDir()): Map<string, CrdRes
   const ajv = newAjv();
   const out = new Map<string, CrdResource>();
   for (const file of files) {
-    for (const crd of readYaml(path.join(dir, file))) {
+    for (const crd of readYamlDocuments(path.join(dir, file))) {
       const spec = crd.spec as JsonObject;
       const names = spec.names as JsonObject;
       const version = (spec.versions as JsonObject[]).find((v) => v.served !== false && v.storage !== false);
@@ -227,7 +234,16 @@ export function fieldPath(parts: (string | number)[]): string {
  * (ObjectMeta) is left to the caller.
  */
 export function prune(value: unknown, schema: Schema, where: (string | number)[] = []): string[] {
-  const dropped: string[] = [];
+  return pruneFields(value, schema, where).map(fieldPath);
+}
+
+/** prune(), with each dropped field's path as its parts (`['spec', 'steps', 0, 'confg']`). */
+export function pruneFields(
+  value: unknown,
+  schema: Schema,
+  where: (string | number)[] = [],
+): (string | number)[][] {
+  const dropped: (string | number)[][] = [];
   const walk = (v: unknown, s: Schema | undefined, p: (string | number)[]) => {
     if (!s) return;
     const preserve = s['x-kubernetes-preserve-unknown-fields'] === true;
@@ -245,7 +261,7 @@ export function prune(value: unknown, schema: Schema, where: (string | number)[]
       else if (s.additionalProperties === true || preserve) continue;
       else {
         delete v[key];
-        dropped.push(fieldPath([...p, key]));
+        dropped.push([...p, key]);
       }
     }
   };
@@ -317,7 +333,8 @@ function causeOf(e: ErrorObject, data: unknown): StatusCause | undefined {
   }
 }
 
-function valuesAt(
+/** Every value at a location (`*` = every item or map value), with its path. */
+export function valuesAt(
   root: unknown,
   where: string[],
   prefix: string[] = [],

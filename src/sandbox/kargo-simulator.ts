@@ -830,19 +830,8 @@ export class KargoSimulator {
         body,
       },
     };
-    const boolOf = (expression: string, what: string): boolean => {
-      const v = evaluateExpr(expression, responseEnv);
-      if (typeof v !== 'boolean')
-        throw new ExprError(`${what} must evaluate to a boolean, got ${JSON.stringify(v)}`);
-      return v;
-    };
-    const failure = str(cfg.failureExpression)
-      ? boolOf(str(cfg.failureExpression), 'failureExpression')
-      : undefined;
-    const success = str(cfg.successExpression)
-      ? boolOf(str(cfg.successExpression), 'successExpression')
-      : undefined;
-    if (failure === true) {
+    const verdict = httpStepVerdict(cfg, responseEnv);
+    if (verdict === 'Failed') {
       let detail = '';
       if (str(cfg.errorExpression)) {
         try {
@@ -858,11 +847,8 @@ export class KargoSimulator {
         message: `step "${alias}": HTTP (${response.status}) response met failure criteria${detail}`,
       };
     }
-    const succeeded = success ?? (failure === undefined ? response.ok : false);
-    if (success === undefined && failure === undefined && !response.ok) {
-      throw new Error(`received unexpected HTTP status code ${response.status}`);
-    }
-    if (!succeeded) return 'running';
+    if (verdict === 'Retried') throw new Error(`received unexpected HTTP status code ${response.status}`);
+    if (verdict === 'Running') return 'running';
     const outputs: Record<string, unknown> = {};
     for (const o of Array.isArray(cfg.outputs) ? (cfg.outputs as unknown[]).map(obj) : []) {
       outputs[str(o.name)] = evaluateExpr(str(o.fromExpression), responseEnv);
@@ -1149,6 +1135,38 @@ async function readLimited(response: Response): Promise<string> {
   const buf = Buffer.from(await response.arrayBuffer());
   if (buf.length > MAX_RESPONSE_BYTES) throw new Error(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`);
   return buf.toString('utf8');
+}
+
+// ---- what the http step makes of a response -----------------------------------------------------------------
+
+/**
+ * What Kargo's `http` step makes of one response (pkg/promotion/runner/builtin/http_requester.go), given its
+ * config and the expression environment with `response` ({status, header(), headers, body}):
+ * failureExpression true → Failed (terminal; it wins); else successExpression true → Succeeded; neither
+ * expression set → a 2xx Succeeded, any other code an error the step retries (Retried); anything else →
+ * Running, and the whole request is sent again on the next check. An expression that is not a boolean is
+ * an error (ExprError), as in Kargo.
+ */
+export type HttpStepVerdict = 'Succeeded' | 'Failed' | 'Running' | 'Retried';
+
+export function httpStepVerdict(cfg: JsonObject, env: ExprEnv): HttpStepVerdict {
+  const boolOf = (expression: string, what: string): boolean => {
+    const v = evaluateExpr(expression, env);
+    if (typeof v !== 'boolean')
+      throw new ExprError(`${what} must evaluate to a boolean, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const failure = str(cfg.failureExpression)
+    ? boolOf(str(cfg.failureExpression), 'failureExpression')
+    : undefined;
+  const success = str(cfg.successExpression)
+    ? boolOf(str(cfg.successExpression), 'successExpression')
+    : undefined;
+  if (failure === true) return 'Failed';
+  const status = Number(obj(env.response).status);
+  const ok = status >= 200 && status < 300;
+  if (success === undefined && failure === undefined) return ok ? 'Succeeded' : 'Retried';
+  return (success ?? false) ? 'Succeeded' : 'Running';
 }
 
 // ---- one call for the sandbox ------------------------------------------------------------------------------

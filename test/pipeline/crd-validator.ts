@@ -3,16 +3,11 @@
 // schema cannot express, plus each `http` step config and Warehouse `git` subscription against the JSON
 // Schemas Kargo itself validates them with. A separate check flags http config fields Kargo 1.9 rejects.
 //
-// How the CRD's openAPIV3Schema becomes a JSON Schema (draft 2020-12, ajv):
-// - `x-kubernetes-*` keys are dropped after use: an object with `properties` and no
-//   `x-kubernetes-preserve-unknown-fields` gets `additionalProperties: false` (the API server prunes, and
-//   kubectl's strict field validation rejects, unknown fields); `x-kubernetes-int-or-string` becomes
-//   integer|string; `x-kubernetes-list-type: set` becomes uniqueItems; `list-type: map` keys must be unique;
-// - `nullable: true` adds "null" to the type; `default`s are applied before validation (as the API server
-//   defaults before it validates), on a copy;
-// - `x-kubernetes-validations` (CEL) are collected with their location and checked by the hand-written
-//   equivalents in CEL_RULES. A rule in the CRDs without an equivalent makes loading fail, so a CRD update
-//   cannot silently skip a rule.
+// The CRDs are read by the one module that reads them for the Kargo stand-in's API server
+// (src/sandbox/kargo-schema.ts: openAPIV3Schema → JSON Schema, defaults, CEL rules by their exact text, a
+// CRD rule without an equivalent fails loading). Here, on a copy of each object: every field pruning would
+// drop is an unknown field (what kubectl's strict field validation rejects), then the schema, the CEL rules
+// and the map-list keys; the messages are this checker's own, by JSON pointer.
 //
 // Kargo expressions (`${{ ... }}`) in step configs: Kargo evaluates them before it validates the config. A
 // value that is entirely one expression can evaluate to any JSON type, so it is accepted wherever the
@@ -22,13 +17,16 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import * as addFormatsModule from 'ajv-formats';
-import { parseAllDocuments } from 'yaml';
-
-type AddFormats = (ajv: Ajv2020) => Ajv2020;
-const addFormats = (addFormatsModule as unknown as { default: AddFormats }).default;
+import {
+  CEL_RULES,
+  loadKargoCrds,
+  newAjv,
+  pruneFields,
+  readYamlDocuments as readKargoYaml,
+  valuesAt as kargoValuesAt,
+  type CrdResource,
+} from '../../src/sandbox/kargo-schema.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -73,49 +71,7 @@ export interface ManifestDocument {
   object: JsonObject;
 }
 
-interface CelRule {
-  /** Location in the object, `/`-separated, `*` for every item of an array. */
-  at: string[];
-  rule: string;
-  message: string;
-}
-
-interface CrdInfo {
-  kind: string;
-  plural: string;
-  namespaced: boolean;
-  validate: ValidateFunction;
-  cel: CelRule[];
-  mapLists: { at: string[]; keys: string[] }[];
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// CEL rules, by their exact text in the CRDs.
-// ---------------------------------------------------------------------------------------------------------
-
-const has = (self: Json, field: string): boolean =>
-  self !== null && typeof self === 'object' && !Array.isArray(self) && self[field] !== undefined;
-const item = (self: Json, i: number): Json | undefined => (Array.isArray(self) ? self[i] : undefined);
-const size = (self: Json): number => (Array.isArray(self) ? self.length : 0);
-
-export const CEL_RULES: Readonly<Record<string, (self: Json) => boolean>> = {
-  'has(self.uses) && !has(self.task)': (s) => has(s, 'uses') && !has(s, 'task'),
-  '(has(self.uses) ? !has(self.task) : has(self.task))': (s) =>
-    has(s, 'uses') ? !has(s, 'task') : has(s, 'task'),
-  '!has(self.task) || !has(self.continueOnError)': (s) => !has(s, 'task') || !has(s, 'continueOnError'),
-  '!has(self.task) || !has(self.retry)': (s) => !has(s, 'task') || !has(s, 'retry'),
-  'has(self.freight) != has(self.origin)': (s) => has(s, 'freight') !== has(s, 'origin'),
-  'has(self.stage) ? !has(self.stageSelector) : has(self.stageSelector)': (s) =>
-    has(s, 'stage') ? !has(s, 'stageSelector') : has(s, 'stageSelector'),
-  "self.size() == 0 || self[0] == 'Failed' || self[0] == 'Errored'": (s) =>
-    size(s) === 0 || item(s, 0) === 'Failed' || item(s, 0) === 'Errored',
-  "self.size() <= 1 || self[1] == 'Failed' || self[1] == 'Errored'": (s) =>
-    size(s) <= 1 || item(s, 1) === 'Failed' || item(s, 1) === 'Errored',
-  "self.size() == 0 || self[0] == 'Failed' || self[0] == 'Error'": (s) =>
-    size(s) === 0 || item(s, 0) === 'Failed' || item(s, 0) === 'Error',
-  "self.size() <= 1 || self[1] == 'Failed' || self[1] == 'Error'": (s) =>
-    size(s) <= 1 || item(s, 1) === 'Failed' || item(s, 1) === 'Error',
-};
+type CrdInfo = CrdResource;
 
 // ---------------------------------------------------------------------------------------------------------
 // Loading
@@ -124,19 +80,7 @@ export const CEL_RULES: Readonly<Record<string, (self: Json) => boolean>> = {
 const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Parses every YAML document of a file; fails on a YAML error instead of skipping the document. */
-export function readYamlDocuments(file: string): JsonObject[] {
-  const out: JsonObject[] = [];
-  parseAllDocuments(readFileSync(file, 'utf8')).forEach((doc, index) => {
-    if (doc.errors.length > 0) {
-      throw new Error(`${file} document ${index}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    }
-    const value = doc.toJS() as unknown;
-    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
-    if (!isObject(value)) throw new Error(`${file} document ${index} is not a mapping`);
-    out.push(value);
-  });
-  return out;
-}
+export const readYamlDocuments = (file: string): JsonObject[] => readKargoYaml(file) as JsonObject[];
 
 /** Every object of every `*.yaml` file in `dir` (multi-document files included), in file order. */
 export function loadManifests(dir: string): ManifestDocument[] {
@@ -148,109 +92,13 @@ export function loadManifests(dir: string): ManifestDocument[] {
     );
 }
 
-function convert(node: Schema, at: string[], cel: CelRule[], mapLists: CrdInfo['mapLists']): Schema {
-  const out: Schema = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (key === 'x-kubernetes-validations') {
-      for (const v of value as { rule: string; message?: string }[]) {
-        cel.push({ at, rule: v.rule, message: v.message ?? v.rule });
-      }
-    } else if (key.startsWith('x-kubernetes-') || key === 'nullable') {
-      // handled below
-    } else if (key === 'properties') {
-      out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, Schema>).map(([k, v]) => [
-          k,
-          convert(v, [...at, k], cel, mapLists),
-        ]),
-      );
-    } else if (key === 'items') {
-      out.items = convert(value as Schema, [...at, '*'], cel, mapLists);
-    } else if (key === 'additionalProperties') {
-      out.additionalProperties =
-        typeof value === 'boolean' ? value : convert(value as Schema, [...at, '*'], cel, mapLists);
-    } else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf') {
-      out[key] = (value as Schema[]).map((v) => convert(v, at, cel, mapLists));
-    } else if (key === 'not') {
-      out.not = convert(value as Schema, at, cel, mapLists);
-    } else {
-      out[key] = value;
-    }
-  }
-  if (node['x-kubernetes-int-or-string'] === true) {
-    delete out.type;
-    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
-  }
-  if (node.nullable === true && typeof out.type === 'string') {
-    out.type = [out.type, 'null'];
-    if (Array.isArray(out.enum)) out.enum = [...(out.enum as unknown[]), null];
-  }
-  if (node['x-kubernetes-list-type'] === 'set') out.uniqueItems = true;
-  if (node['x-kubernetes-list-type'] === 'map' && Array.isArray(node['x-kubernetes-list-map-keys'])) {
-    mapLists.push({ at, keys: node['x-kubernetes-list-map-keys'] as string[] });
-  }
-  const preserve = node['x-kubernetes-preserve-unknown-fields'] === true;
-  if (out.properties !== undefined && !preserve && out.additionalProperties === undefined) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
-function newAjv(): Ajv2020 {
-  // unicodeRegExp off: the CRD patterns are Go RE2, which accepts escapes such as `\_` that a /u RegExp rejects.
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strict: true,
-    strictTypes: false,
-    useDefaults: true,
-    unicodeRegExp: false,
-  });
-  addFormats(ajv);
-  ajv.addFormat('int32', {
-    type: 'number',
-    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
-  });
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
-  return ajv;
-}
-
-/** The Kargo CRDs by kind. Throws a clear error when the vendored folder is missing or incomplete. */
+/**
+ * The Kargo CRDs by kind, read as the Kargo stand-in's API server reads them (src/sandbox/kargo-schema.ts):
+ * OpenAPI v3 → JSON Schema, CEL rules by their exact text, map-list keys. Throws a clear error when the
+ * vendored folder is missing or incomplete.
+ */
 export function loadCrds(dir: string = vendoredCrdDir): Map<string, CrdInfo> {
-  if (!existsSync(dir)) {
-    throw new Error(
-      `Vendored Kargo CRDs not found at ${dir}. The manifests cannot be validated without them: ` +
-        `the repository must sit next to the shared folder (../shared/vendor/kargo-crds).`,
-    );
-  }
-  const files = readdirSync(dir).filter((f) => /^kargo\.akuity\.io_.*\.yaml$/.test(f));
-  if (files.length === 0) throw new Error(`No kargo.akuity.io_*.yaml CRD files in ${dir}`);
-  const ajv = newAjv();
-  const crds = new Map<string, CrdInfo>();
-  for (const file of files.sort()) {
-    for (const crd of readYamlDocuments(path.join(dir, file))) {
-      const spec = crd.spec as JsonObject;
-      const names = spec.names as JsonObject;
-      const version = (spec.versions as JsonObject[]).find((v) => v.name === 'v1alpha1');
-      if (!version) throw new Error(`${file}: no v1alpha1 version`);
-      const cel: CelRule[] = [];
-      const mapLists: CrdInfo['mapLists'] = [];
-      const schema = convert((version.schema as JsonObject).openAPIV3Schema as Schema, [], cel, mapLists);
-      for (const rule of cel) {
-        if (!CEL_RULES[rule.rule]) {
-          throw new Error(`${file}: CEL rule at /${rule.at.join('/')} has no equivalent here: ${rule.rule}`);
-        }
-      }
-      crds.set(String(names.kind), {
-        kind: String(names.kind),
-        plural: String(names.plural),
-        namespaced: spec.scope === 'Namespaced',
-        validate: ajv.compile(schema),
-        cel,
-        mapLists,
-      });
-    }
-  }
-  return crds;
+  return new Map([...loadKargoCrds(dir).values()].map((crd) => [crd.kind, crd]));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -349,18 +197,12 @@ function ajvIssues(
     .map((e) => ({ object, path: `${base}${e.instancePath}`, rule, message: describeAjvError(e) }));
 }
 
-/** Every value at a CEL location, with its JSON path. */
-function valuesAt(root: Json, at: string[], prefix = ''): { value: Json; path: string }[] {
-  if (at.length === 0) return [{ value: root, path: prefix }];
-  const [head, ...rest] = at;
-  if (head === '*') {
-    if (Array.isArray(root)) return root.flatMap((v, i) => valuesAt(v, rest, `${prefix}/${i}`));
-    if (isObject(root)) return Object.entries(root).flatMap(([k, v]) => valuesAt(v, rest, `${prefix}/${k}`));
-    return [];
-  }
-  if (!isObject(root) || root[head!] === undefined) return [];
-  return valuesAt(root[head!]!, rest, `${prefix}/${head!}`);
-}
+/** Every value at a CEL location, with its JSON pointer. */
+const valuesAt = (root: Json, at: string[]): { value: Json; path: string }[] =>
+  kargoValuesAt(root, at).map(({ value, parts }) => ({ value: value as Json, path: pointer(parts) }));
+
+const pointer = (parts: readonly (string | number)[]): string =>
+  parts.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 
 export const objectName = (o: JsonObject): string =>
   `${String(o.kind)}/${isObject(o.metadata) ? String(o.metadata.name) : '?'}`;
@@ -598,6 +440,15 @@ export function validateObject(o: JsonObject, crds: Map<string, CrdInfo>, schema
   }
   const issues = metadataIssues(o, crd, name);
   const data = structuredClone(o); // the defaults ajv applies must not leak into the caller's object
+  // What the API server would prune (and strict field validation reject): unknown fields.
+  for (const parts of pruneFields(data, crd.schema)) {
+    issues.push({
+      object: name,
+      path: pointer(parts.slice(0, -1)),
+      rule: 'schema',
+      message: `unknown field "${String(parts.at(-1))}"`,
+    });
+  }
   issues.push(...ajvIssues(crd.validate, data, name, '', 'schema'));
   for (const rule of crd.cel) {
     for (const { value, path: p } of valuesAt(data, rule.at)) {

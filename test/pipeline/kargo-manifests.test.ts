@@ -92,7 +92,7 @@ describe('vendored Kargo CRDs', () => {
 
   it('missing: loading fails with a message that says where they were expected', () => {
     expect(() => loadCrds(path.join(repoRoot, 'no-such-dir'))).toThrow(
-      /Vendored Kargo CRDs not found at .*no-such-dir/,
+      /Kargo CRDs not found at .*no-such-dir/,
     );
   });
 });
