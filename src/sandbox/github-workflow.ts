@@ -4,9 +4,11 @@
 // renamed job or artifact shows up in the stand-in (and in the tests that compare it with runs.ts).
 //
 // Expressions: a small evaluator for the subset the workflow uses — contexts inputs/vars/env/steps/needs/
-// github, string/number/boolean/null literals, == != && || ! and parentheses, and the status functions
-// always() success() failure() cancelled(). Comparisons follow GitHub: strings compare case-insensitively,
-// mixed types compare as numbers. Anything else is an error (the stand-in must not guess).
+// github (and secrets/runner when the caller gives them), string/number/boolean/null literals, == != < <= >
+// >= && || ! and parentheses, the status functions always() success() failure() cancelled() and
+// contains() startsWith() endsWith(). Comparisons follow GitHub: strings compare case-insensitively, mixed
+// types compare as numbers. Anything else is an error (the stand-in must not guess). The workflow checks
+// (test/pipeline/workflow-checks.ts) read the workflow with this evaluator too.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,8 +187,16 @@ export interface ExpressionContext {
   steps?: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }>;
   /** needs.<job>.result */
   needs?: Record<string, { result: string }>;
-  /** What success()/failure() look at: previous steps (step level) or the needed jobs (job level). */
-  status: { failed: boolean; cancelled: boolean };
+  /** secrets.<name>; without it an expression naming a secret is an error. */
+  secrets?: Record<string, string>;
+  /** runner.<name>; without it an expression naming the runner is an error. */
+  runner?: Record<string, string>;
+  /**
+   * What success()/failure() look at: previous steps (step level) or the needed jobs (job level).
+   * `succeeded` (default: neither failed nor cancelled) is false also when something needed was skipped,
+   * which makes success() false without making failure() true, as on GitHub.
+   */
+  status: { failed: boolean; cancelled: boolean; succeeded?: boolean };
 }
 
 interface Token {
@@ -277,6 +287,11 @@ function lookup(name: string, ctx: ExpressionContext): Value {
     case 'needs':
       node = ctx.needs ?? {};
       break;
+    case 'secrets':
+    case 'runner':
+      node = ctx[root];
+      if (node === undefined) throw new Error(`the ${root} context is not simulated: ${name}`);
+      break;
     case 'true':
       return true;
     case 'false':
@@ -366,22 +381,48 @@ export function evaluate(expression: string, ctx: ExpressionContext): Value {
     if (tok.t === 'num') return Number(tok.v);
     if (tok.t === 'id' && peek()?.v === '(') {
       pos += 1;
-      if (take().v !== ')') throw new Error(`functions with arguments are not simulated: ${expression}`);
-      switch (tok.v) {
-        case 'always':
-          return true;
-        case 'success':
-          return !ctx.status.failed && !ctx.status.cancelled;
-        case 'failure':
-          return ctx.status.failed;
-        case 'cancelled':
-          return ctx.status.cancelled;
-        default:
-          throw new Error(`function ${tok.v}() is not simulated`);
+      const args: Value[] = [];
+      while (peek()?.v !== ')') {
+        args.push(or());
+        if (peek()?.v === ',') pos += 1;
+        else if (peek()?.v !== ')') throw new Error(`expected , or ) in: ${expression}`);
       }
+      pos += 1;
+      return call(tok.v, args);
     }
     if (tok.t === 'id') return lookup(tok.v, ctx);
     throw new Error(`unexpected "${tok.v}" in: ${expression}`);
+  };
+  const call = (fn: string, args: Value[]): Value => {
+    const arity = (n: number): void => {
+      if (args.length !== n) throw new Error(`${fn}() takes ${n} arguments: ${expression}`);
+    };
+    const text = (v: Value): string => (v === null ? '' : String(v)).toLowerCase();
+    switch (fn) {
+      case 'always':
+        arity(0);
+        return true;
+      case 'success':
+        arity(0);
+        return ctx.status.succeeded ?? (!ctx.status.failed && !ctx.status.cancelled);
+      case 'failure':
+        arity(0);
+        return ctx.status.failed;
+      case 'cancelled':
+        arity(0);
+        return ctx.status.cancelled;
+      case 'contains':
+        arity(2);
+        return text(args[0]!).includes(text(args[1]!));
+      case 'startsWith':
+        arity(2);
+        return text(args[0]!).startsWith(text(args[1]!));
+      case 'endsWith':
+        arity(2);
+        return text(args[0]!).endsWith(text(args[1]!));
+      default:
+        throw new Error(`function ${fn}() is not simulated`);
+    }
   };
   const value = or();
   if (pos !== tokens.length) throw new Error(`trailing tokens in: ${expression}`);

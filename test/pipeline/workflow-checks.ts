@@ -3,13 +3,21 @@
 // violations (empty = kept), so a test can also feed it a mutated workflow and see it object.
 //
 // Some checks simulate a run: for given inputs and repository variables, which jobs run and which artifact
-// uploads happen, assuming every step succeeds. Job and step `if:`s are evaluated with a small evaluator
-// for the part of GitHub's expression language the workflow uses (==, !=, &&, ||, !, parentheses,
-// literals, contexts, and the status functions); anything else is an error, never a silent "true".
+// uploads happen, assuming every step succeeds. Job and step `if:`s are evaluated by the GitHub stand-in's
+// evaluator (src/sandbox/github-workflow.ts: the part of GitHub's expression language the workflow uses);
+// anything else is an error, never a silent "true".
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import {
+  condition as standInCondition,
+  evaluate as evaluateExpression,
+  render,
+  runsDespiteFailure as standInRunsDespiteFailure,
+  type ExpressionContext,
+  type Value,
+} from '../../src/sandbox/github-workflow.js';
 
-export type Value = string | number | boolean | null;
+export type { Value };
 
 export interface Step {
   id?: string;
@@ -64,204 +72,50 @@ export interface EvalContext {
   needsSucceeded?: boolean;
 }
 
-type Token = { t: 'op' | 'str' | 'num' | 'id' | 'punct'; v: string };
+/**
+ * A run as these checks assume it: every step ran and succeeded (steps.<id>.outcome is success, every
+ * output '0'), secrets and runner paths are placeholders, and the trigger is workflow_dispatch.
+ */
+const placeholder = <T>(value: (key: string) => T): Record<string, T> =>
+  new Proxy({} as Record<string, T>, { get: (_, key) => value(String(key)) });
+const SIMULATED_STEPS = placeholder(() => ({
+  outcome: 'success',
+  conclusion: 'success',
+  outputs: placeholder(() => '0'),
+}));
+const SIMULATED_GITHUB = placeholder((key) => (key === 'event_name' ? 'workflow_dispatch' : `github.${key}`));
+const SIMULATED_SECRETS = placeholder(() => 'secret');
+const SIMULATED_RUNNER = placeholder((key) => `runner.${key}`);
 
-function tokenize(src: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (/\s/.test(c)) {
-      i += 1;
-    } else if (c === "'") {
-      let s = '';
-      i += 1;
-      for (;;) {
-        if (i >= src.length) throw new Error(`unterminated string in: ${src}`);
-        if (src[i] === "'" && src[i + 1] === "'") {
-          s += "'";
-          i += 2;
-        } else if (src[i] === "'") {
-          i += 1;
-          break;
-        } else {
-          s += src[i];
-          i += 1;
-        }
-      }
-      tokens.push({ t: 'str', v: s });
-    } else if (['==', '!=', '&&', '||', '<=', '>='].includes(src.slice(i, i + 2))) {
-      tokens.push({ t: 'op', v: src.slice(i, i + 2) });
-      i += 2;
-    } else if ('!<>'.includes(c)) {
-      tokens.push({ t: 'op', v: c });
-      i += 1;
-    } else if ('(),'.includes(c)) {
-      tokens.push({ t: 'punct', v: c });
-      i += 1;
-    } else if (/[0-9]/.test(c)) {
-      const m = /^[0-9]+(\.[0-9]+)?/.exec(src.slice(i))!;
-      tokens.push({ t: 'num', v: m[0] });
-      i += m[0].length;
-    } else {
-      const m = /^[A-Za-z_][\w-]*(\.[A-Za-z_*][\w-]*)*/.exec(src.slice(i));
-      if (!m) throw new Error(`cannot read "${src.slice(i)}" in: ${src}`);
-      tokens.push({ t: 'id', v: m[0] });
-      i += m[0].length;
-    }
-  }
-  return tokens;
-}
+/** The GitHub stand-in's expression context (src/sandbox/github-workflow.ts) for a check's context. */
+const standInContext = (ctx: EvalContext): ExpressionContext => ({
+  inputs: ctx.inputs,
+  vars: ctx.vars,
+  env: ctx.env ?? {},
+  github: SIMULATED_GITHUB,
+  steps: SIMULATED_STEPS,
+  secrets: SIMULATED_SECRETS,
+  runner: SIMULATED_RUNNER,
+  // A need that did not run (skipped) makes success() false; nothing here ever fails.
+  status: { failed: false, cancelled: false, succeeded: ctx.needsSucceeded ?? true },
+});
 
-const truthy = (v: Value): boolean => !(v === false || v === null || v === 0 || v === '' || Number.isNaN(v));
+/** Evaluates one GitHub expression (without the `${{ }}`), as the GitHub stand-in does. */
+export const evaluate = (expression: string, ctx: EvalContext): Value =>
+  evaluateExpression(expression, standInContext(ctx));
 
-function looseEquals(a: Value, b: Value): boolean {
-  if (typeof a === 'string' && typeof b === 'string') return a.toLowerCase() === b.toLowerCase();
-  if (typeof a === typeof b) return a === b;
-  const num = (v: Value): number => (v === null ? 0 : typeof v === 'boolean' ? Number(v) : Number(v));
-  return num(a) === num(b);
-}
-
-/** Evaluates one GitHub expression (without the `${{ }}`). */
-export function evaluate(expression: string, ctx: EvalContext): Value {
-  const tokens = tokenize(expression);
-  let pos = 0;
-  const peek = (): Token | undefined => tokens[pos];
-  const expect = (v: string): void => {
-    if (peek()?.v !== v) throw new Error(`expected "${v}" in: ${expression}`);
-    pos += 1;
-  };
-  const or = (): Value => {
-    let left = and();
-    while (peek()?.v === '||') {
-      pos += 1;
-      const right = and();
-      left = truthy(left) ? left : right;
-    }
-    return left;
-  };
-  const and = (): Value => {
-    let left = not();
-    while (peek()?.v === '&&') {
-      pos += 1;
-      const right = not();
-      left = truthy(left) ? right : left;
-    }
-    return left;
-  };
-  const not = (): Value => {
-    if (peek()?.v === '!') {
-      pos += 1;
-      return !truthy(not());
-    }
-    return comparison();
-  };
-  const comparison = (): Value => {
-    const left = primary();
-    const op = peek();
-    if (op?.t === 'op' && (op.v === '==' || op.v === '!=')) {
-      pos += 1;
-      const right = primary();
-      return op.v === '==' ? looseEquals(left, right) : !looseEquals(left, right);
-    }
-    return left;
-  };
-  const primary = (): Value => {
-    const tok = peek();
-    if (!tok) throw new Error(`unexpected end of: ${expression}`);
-    pos += 1;
-    if (tok.v === '(' && tok.t === 'punct') {
-      const v = or();
-      expect(')');
-      return v;
-    }
-    if (tok.t === 'str') return tok.v;
-    if (tok.t === 'num') return Number(tok.v);
-    if (tok.t !== 'id') throw new Error(`unexpected "${tok.v}" in: ${expression}`);
-    if (peek()?.v === '(') {
-      pos += 1;
-      const args: Value[] = [];
-      while (peek()?.v !== ')') {
-        args.push(or());
-        if (peek()?.v === ',') pos += 1;
-      }
-      expect(')');
-      return call(tok.v, args);
-    }
-    return lookup(tok.v);
-  };
-  const call = (fn: string, args: Value[]): Value => {
-    switch (fn) {
-      case 'always':
-        return true;
-      case 'success':
-        return ctx.needsSucceeded ?? true;
-      case 'failure':
-      case 'cancelled':
-        return false;
-      case 'contains':
-        return String(args[0]).toLowerCase().includes(String(args[1]).toLowerCase());
-      case 'startsWith':
-        return String(args[0]).toLowerCase().startsWith(String(args[1]).toLowerCase());
-      default:
-        throw new Error(`function ${fn}() is not supported by this evaluator`);
-    }
-  };
-  const lookup = (id: string): Value => {
-    if (id === 'true') return true;
-    if (id === 'false') return false;
-    if (id === 'null') return null;
-    const [head, ...rest] = id.split('.');
-    switch (head) {
-      case 'inputs':
-        return ctx.inputs[rest[0]!] ?? '';
-      case 'vars':
-        return ctx.vars[rest[0]!] ?? '';
-      case 'env':
-        return ctx.env?.[rest[0]!] ?? '';
-      case 'github':
-        return rest[0] === 'event_name' ? 'workflow_dispatch' : `github.${rest.join('.')}`;
-      case 'steps':
-        // The simulation assumes every step ran and succeeded with exit code 0.
-        return rest[1] === 'outcome' || rest[1] === 'conclusion' ? 'success' : '0';
-      case 'secrets':
-        return 'secret';
-      case 'runner':
-        return `runner.${rest.join('.')}`;
-      default:
-        throw new Error(`context ${head} is not supported by this evaluator`);
-    }
-  };
-  const value = or();
-  if (pos !== tokens.length) throw new Error(`trailing tokens in: ${expression}`);
-  return value;
-}
-
-const stripDelimiters = (expr: string): string => {
-  const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(expr);
-  return m ? m[1]! : expr;
-};
-
-/** Whether an `if:` holds (an absent `if` holds). */
+/** Whether an `if:` holds (an absent `if` holds when what the job needs succeeded). */
 export function condition(expr: string | boolean | undefined, ctx: EvalContext): boolean {
-  if (expr === undefined) return ctx.needsSucceeded ?? true;
   if (typeof expr === 'boolean') return expr;
-  const src = stripDelimiters(expr);
-  const value = truthy(evaluate(src, ctx));
-  // Without a status function GitHub runs the job/step only if everything before it succeeded.
-  return hasStatusFunction(src) ? value : value && (ctx.needsSucceeded ?? true);
+  return standInCondition(expr, standInContext(ctx));
 }
 
-export const hasStatusFunction = (expr: string): boolean =>
-  /\b(always|success|failure|cancelled)\s*\(/.test(expr);
 /** `always()`, `failure()` or `cancelled()`: the job may run although something it needs did not succeed. */
 export const runsDespiteFailure = (expr: string | boolean | undefined): boolean =>
-  typeof expr === 'string' && /\b(always|failure|cancelled)\s*\(/.test(expr);
+  typeof expr === 'string' && standInRunsDespiteFailure(expr);
 
 /** Replaces every `${{ expr }}` in a string with its value. */
-export function interpolate(text: string, ctx: EvalContext): string {
-  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => String(evaluate(e, ctx)));
-}
+export const interpolate = (text: string, ctx: EvalContext): string => render(text, standInContext(ctx));
 
 // ---------------------------------------------------------------------------------------------------------
 // Job helpers and run simulation

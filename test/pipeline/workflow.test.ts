@@ -136,7 +136,7 @@ describe('expression evaluator (used by the run simulation)', () => {
     expect(evaluate("vars.AZURE_ENABLED == 'true'", ctx)).toBe(false);
   });
   it('refuses what it does not understand instead of guessing', () => {
-    expect(() => evaluate("fromJSON(inputs.x) == 'y'", ctx)).toThrow(/not supported/);
+    expect(() => evaluate("fromJSON(inputs.x) == 'y'", ctx)).toThrow(/fromJSON\(\) is not simulated/);
     expect(() => evaluate("inputs.environment == 'prod' &&", ctx)).toThrow();
   });
   it('applies the implicit success() of an if without status function', () => {
