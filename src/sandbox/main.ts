@@ -13,6 +13,7 @@ import { runHeadless } from './headless.js';
 import {
   DEFAULT_SPEED,
   SandboxError,
+  checkConsolePort,
   listScenarios,
   loadScenario,
   startSandbox,
@@ -70,6 +71,9 @@ async function main(argv: string[]): Promise<number> {
   if (args.headless) {
     return runHeadless({ scenario, gates: args.gates, ...(speed ? { speed } : {}) });
   }
+
+  // A busy --port is one line, before anything starts (startSandbox says the same if it is taken meanwhile).
+  if (port !== undefined) await checkConsolePort(port);
 
   const started = Date.now();
   console.log(`Starting the sandbox (scenario ${scenario.name}) …`);

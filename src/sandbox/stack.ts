@@ -214,6 +214,33 @@ export class SandboxError extends Error {
   }
 }
 
+/** Where the console listens (loopback only). */
+export const CONSOLE_HOST = '127.0.0.1';
+
+/** The one line a busy console port gets. */
+export const portInUseMessage = (port: number): string =>
+  `port ${port} on ${CONSOLE_HOST} is already in use: stop what listens there, or choose another with --port (--port 0 picks a free one)`;
+
+const isAddressInUse = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EADDRINUSE';
+
+/** Throws SandboxError (portInUseMessage) when the console could not listen on `port`; 0 is always free. */
+export async function checkConsolePort(port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, CONSOLE_HOST, () => resolve());
+    });
+  } catch (err) {
+    if (isAddressInUse(err)) throw new SandboxError(portInUseMessage(port));
+    throw err;
+  } finally {
+    await new Promise<void>((resolve) => (probe.listening ? probe.close(() => resolve()) : resolve()));
+  }
+}
+
 // ── options and handles ──────────────────────────────────────────────────────────────────────────
 
 export interface SandboxOptions {
@@ -454,6 +481,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (scenario.drift) github.startDriftRun({ scenario: scenarioNamed(scenario.drift) });
 
     const consoleServer: RunningConsole = await startConsole({
+      host: CONSOLE_HOST,
       slack,
       botUrl,
       signingSecret,
@@ -462,6 +490,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       bot: { userId: BOT.userId, name: BOT.name },
       workspaceName: 'gitops-infra sandbox',
       ...(options.consolePort === undefined ? {} : { port: options.consolePort }),
+    }).catch((err: unknown) => {
+      // Taken since main.ts looked (or a caller's port): the same one line.
+      throw isAddressInUse(err) && options.consolePort
+        ? new SandboxError(portInUseMessage(options.consolePort))
+        : err;
     });
     onStop('console', () => consoleServer.close());
 

@@ -644,6 +644,14 @@ suite('sandbox console (browser)', () => {
     expect(requested).toEqual(expect.arrayContaining([`${origin}/app.js`, `${origin}/style.css`]));
   });
 
+  it('guides through the story from /promote dev, naming the people of the story', async () => {
+    const steps = await page.getByTestId('guide').locator('li').allInnerTexts();
+    expect(steps[0]).toMatch(/^As Alice Andersen \(@alice\): \/promote dev\b/);
+    expect(steps[1]).toContain('/promote prod');
+    expect(steps.join('\n')).toContain('Bob Berger (@bob)');
+    expect(steps.join('\n')).toContain('Olivia Ortiz (@olivia)');
+  });
+
   it('offers the slash commands with usage hints while typing', async () => {
     await page.getByTestId('composer').fill('/pro');
     const list = page.getByTestId('autocomplete');

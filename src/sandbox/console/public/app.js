@@ -772,6 +772,11 @@
     a.textContent = initials(userName(ui.user));
     a.style.background = colorFor(ui.user);
     document.body.dataset.role = userInfo(ui.user)?.role ?? '';
+    // The guide names the people of the story, as the switcher does (the first of each role).
+    for (const slot of document.querySelectorAll('[data-role-name]')) {
+      const person = s.users.find((u) => u.role === slot.dataset.roleName);
+      if (person) slot.textContent = `${person.realName || person.name} (@${person.name})`;
+    }
   }
 
   // ── modal (views.open) ───────────────────────────────────────────────────────────────────────────
