@@ -97,9 +97,12 @@ const BOT = { userId: 'U0CHATOPS', botId: 'B0CHATOPS', appId: 'A0CHATOPS', name:
 const GITHUB = { owner: 'acme', repo: 'gitops-infra-pipeline', appId: '424242', installationId: 5_550_001 };
 
 /**
- * Virtual duration of each job of the workflow, close to what a GitHub-hosted runner takes. With the
- * default speed (15× real time) a dev run (policy → aws gates → aws dev apply → notify, ~6.7 min) takes
- * about 27 s and a prod run (~7.9 min) about 32 s: live enough to watch, short enough to wait for.
+ * Duration of each job of the workflow on a GitHub-hosted runner. The sandbox plays them `speed` times
+ * faster (default 15×): a dev run (policy → aws gates → aws dev apply → notify, ~6.7 min) takes about 27 s
+ * and a prod run (~7.9 min) about 32 s: live enough to watch, short enough to wait for. The jobs are
+ * shortened, not the clock: the GitHub stand-in's clock is the wall clock, so every time GitHub reports
+ * (a job's start, a deployment waiting for approval) is a time that has passed, the same clock the bot,
+ * Kargo and Slack use, and a job's duration on the card is the time it really took.
  */
 const JOB_DURATIONS_MS: Readonly<Record<string, number>> = {
   policy: 75_000,
@@ -248,7 +251,7 @@ export interface SandboxOptions {
   scenario?: string | SandboxScenario;
   /** Use this Redis instead of starting a private redis-server. Default: process.env.REDIS_URL. */
   redisUrl?: string;
-  /** GitHub stand-in clock: stand-in milliseconds per real millisecond. Default 15. */
+  /** How many times faster than on GitHub the workflow's jobs run (JOB_DURATIONS_MS). Default 15. */
   speed?: number;
   /** `auto`: real gate results when the pinned tools are installed (default); `scenario`: never run them. */
   gates?: 'auto' | 'scenario';
@@ -377,13 +380,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         owner: GITHUB.owner,
         repo: GITHUB.repo,
         app: { id: GITHUB.appId, publicKey: appKeys.publicKey, installationId: GITHUB.installationId },
-        speed: options.speed ?? DEFAULT_SPEED,
+        // The wall clock (see JOB_DURATIONS_MS): `speed` shortens the jobs instead.
+        speed: 1,
         // `"approval": true` in the scenario: Environment prod is protected by the bot's GitHub App (custom
         // deployment protection rule), so a prod run waits for an Approve click from a second person.
         // TODO(approvals): pass.json keeps `"approval": false` until the lead enables the step.
         ...(scenario.approval ? { environments: { prod: { customRule: true } } } : {}),
         defaultScenario: (inputs) =>
-          githubScenarioFor(scenario, inputs.environment === 'prod' ? 'prod' : 'dev', gateSource, notice),
+          githubScenarioFor(scenario, inputs.environment === 'prod' ? 'prod' : 'dev', gateSource, notice, {
+            speed: options.speed ?? DEFAULT_SPEED,
+          }),
       }),
       aws: startLocalAws(),
     };
@@ -1129,18 +1135,24 @@ function asRunArtifact(result: GateResult, gate: WorkflowGate, ctx: ArtifactCont
 /**
  * The GitHub stand-in scenario for a run of `environment`: the scenario file's choice, with the real gate
  * results (when known) for every gate it does not script (the job fails as the workflow's would), and the
- * realistic job durations above.
+ * realistic job durations above, played `speed` times faster (every duration of the scenario divided by it).
  */
 export function githubScenarioFor(
   scenario: SandboxScenario,
   environment: Environment,
   gates: { resultsNow(): ReadonlyMap<string, GateResult> | undefined },
   notice: (line: string) => void = () => undefined,
+  options: { speed?: number } = {},
 ): Scenario {
+  const speed = options.speed ?? DEFAULT_SPEED;
+  if (!(speed > 0)) throw new Error('speed must be > 0');
+  const faster = (ms: number | undefined): number | undefined =>
+    ms === undefined ? undefined : Math.max(1, Math.round(ms / speed));
   const base = scenarioNamed(scenario.github[environment]);
   const jobs: Record<string, JobScript> = {};
   for (const [key, duration] of Object.entries(JOB_DURATIONS_MS)) {
-    jobs[key] = { durationMs: base.jobDurationMs ?? duration, ...base.jobs?.[key] };
+    const scripted = base.jobs?.[key];
+    jobs[key] = { ...scripted, durationMs: faster(scripted?.durationMs ?? base.jobDurationMs ?? duration) };
   }
   const artifacts: Record<string, ArtifactScript> = { ...base.artifacts };
   const local = gates.resultsNow();
@@ -1170,5 +1182,17 @@ export function githubScenarioFor(
   }
   // The approval wait itself comes from Environment prod's protection rule on the stand-in (`approval` in
   // the scenario file, see startSandbox), not from the GitHub scenario: prod-pass has no wait of its own.
-  return { ...base, name: `${base.name}${fromTools.length > 0 ? '+real-gates' : ''}`, jobs, artifacts };
+  const timing = {
+    // Jobs without a duration of their own (the simulator's default: 1 s).
+    jobDurationMs: faster(base.jobDurationMs ?? 1_000),
+    ...(base.queueDelayMs === undefined ? {} : { queueDelayMs: faster(base.queueDelayMs) }),
+    ...(base.cancelAfterMs === undefined ? {} : { cancelAfterMs: faster(base.cancelAfterMs) }),
+  };
+  return {
+    ...base,
+    ...timing,
+    name: `${base.name}${fromTools.length > 0 ? '+real-gates' : ''}`,
+    jobs,
+    artifacts,
+  };
 }
