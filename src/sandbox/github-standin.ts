@@ -306,6 +306,11 @@ export class GithubStandIn {
   // ── approvals (added with the approvals feature) ──
   /** Base URL standing for https://github.com (device flow, token endpoint). */
   readonly webUrl: string;
+  /**
+   * Base of the web pages the API links (`html_url` of runs, jobs, environments): https://github.com, or
+   * what setPagesUrl() says serves them (the sandbox console, so that no link leaves the machine).
+   */
+  private pagesUrl = 'https://github.com';
   private readonly envRules: Record<string, EnvironmentRules>;
   private readonly oauth: OAuthOptions | undefined;
   private gates = new Map<string, Gate>();
@@ -365,7 +370,7 @@ export class GithubStandIn {
         this.onSimEvent(e);
         this.onSimEventForApprovals(e);
       },
-      htmlUrlFor: (runId) => `https://github.com/${this.owner}/${this.repo}/actions/runs/${runId}`,
+      htmlUrlFor: (runId) => `${this.pagesUrl}/${this.owner}/${this.repo}/actions/runs/${runId}`,
       isProtected: (environment) => this.hasRules(environment),
     });
   }
@@ -427,6 +432,16 @@ export class GithubStandIn {
   }
 
   // ── clock ──────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Where the pages `html_url` names are served (`<base>/<owner>/<repo>/actions/runs/<id>`, …), instead of
+   * https://github.com. Links handed out before keep their address.
+   */
+  setPagesUrl(base: string): void {
+    const url = new URL(base);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`not a web address: ${base}`);
+    this.pagesUrl = url.toString().replace(/\/+$/, '');
+  }
 
   /** Stand-in time (ms). */
   now(): number {
@@ -798,7 +813,7 @@ export class GithubStandIn {
       repoId: this.repoId,
       ownerId: 990_000_001,
       apiUrl: this.url,
-      webUrl: 'https://github.com',
+      webUrl: this.pagesUrl,
       workflowName: this.workflow.name,
       workflowPath: this.workflow.path,
       ...(this.app ? { installationId: this.app.installationId } : {}),

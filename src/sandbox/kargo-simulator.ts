@@ -94,6 +94,11 @@ export interface KargoSimulatorOptions {
   manifestsDir?: string;
   /** How many commits (per Warehouse) become Freight. Default 5. */
   freightCount?: number;
+  /**
+   * The repository URL, as an installation edits it (kargo/README.md): the Warehouse subscriptions' repoURL
+   * and the Stages' repoURL var. Freight is still made from repoDir. Default: the manifests' own.
+   */
+  repoURL?: string;
   /** The branch/ref whose history is scanned. Default HEAD (the current branch). */
   gitRef?: string;
   /** Base URL that replaces `https://api.github.com` in step URLs (the GitHub stand-in). */
@@ -219,7 +224,7 @@ export class KargoSimulator {
       for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
         if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
         const value = doc.toJS() as unknown;
-        if (isObject(value) && value.apiVersion === KARGO_API_VERSION) docs.push(value);
+        if (isObject(value) && value.apiVersion === KARGO_API_VERSION) docs.push(this.withRepoURL(value));
       }
     }
     const rank = (o: JsonObject) => {
@@ -245,6 +250,21 @@ export class KargoSimulator {
       }
     }
     return applied;
+  }
+
+  /** The documented repository URL edit (options.repoURL), on a Warehouse or a Stage. */
+  private withRepoURL(doc: JsonObject): JsonObject {
+    const repoURL = this.options.repoURL;
+    if (!repoURL || (doc.kind !== 'Warehouse' && doc.kind !== 'Stage')) return doc;
+    const edited = clone(doc);
+    const spec = obj(edited.spec);
+    for (const sub of Array.isArray(spec.subscriptions) ? spec.subscriptions : []) {
+      if (isObject(sub) && isObject(sub.git)) sub.git.repoURL = repoURL;
+    }
+    for (const v of Array.isArray(spec.vars) ? spec.vars : []) {
+      if (isObject(v) && v.name === 'repoURL') v.value = repoURL;
+    }
+    return edited;
   }
 
   /** Makes Freight from git for every Warehouse (or those of `namespace`); returns the Freight created. */

@@ -55,7 +55,8 @@ import {
 import { createLogger, type Logger } from '../logging.js';
 import { startWeb } from '../processes/web.js';
 import { startWorker } from '../processes/worker.js';
-import { startConsole, type ConsoleUser, type RunningConsole } from './console/server.js';
+import { startConsole, type ConsoleUser } from './console/server.js';
+import { GITHUB_PAGES_PREFIX, githubPages } from './console/github-pages.js';
 import {
   defaultArtifactJson,
   scenarioNamed,
@@ -393,11 +394,47 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }),
       aws: startLocalAws(),
     };
+    // The console starts before Kargo and the bot (it sends nothing until the bot is up): its address is
+    // where every link of the sandbox points — the runs and jobs GitHub links, and the commits.
+    const bot: { url?: string } = {};
+    const consoleStarting = Promise.all([starting.slack, starting.github]).then(async ([slack, gh]) => {
+      const started = await startConsole({
+        host: CONSOLE_HOST,
+        slack,
+        botUrl: () => bot.url,
+        signingSecret,
+        users: Object.values(SANDBOX_USERS),
+        channels: SANDBOX_CHANNELS,
+        bot: { userId: BOT.userId, name: BOT.name },
+        workspaceName: 'gitops-infra sandbox',
+        pages: githubPages({
+          run: (id) => gh.run(id),
+          now: () => gh.now(),
+          repoDir: REPO_ROOT,
+          owner: GITHUB.owner,
+          repo: GITHUB.repo,
+        }),
+        ...(options.consolePort === undefined ? {} : { port: options.consolePort }),
+      }).catch((err: unknown) => {
+        // Taken since main.ts looked (or a caller's port): the same one line.
+        throw isAddressInUse(err) && options.consolePort
+          ? new SandboxError(portInUseMessage(options.consolePort))
+          : err;
+      });
+      gh.setPagesUrl(new URL(GITHUB_PAGES_PREFIX, started.url).toString());
+      return started;
+    });
     const kargoPick = pickKargo(options.kargo ?? 'simulator');
-    const kargoStarting = starting.github.then((gh): Promise<KargoSandbox | RealKargo> =>
-      kargoPick.mode === 'real'
+    const kargoStarting = consoleStarting.then(async (consoleServer): Promise<KargoSandbox | RealKargo> => {
+      const gh = await starting.github;
+      return kargoPick.mode === 'real'
         ? startRealKargo({ githubApiUrl: gh.url, token: DEFAULT_STANDIN_PAT, notice })
         : startKargoSandbox({
+            // Commit links open the console's commit pages (Freight is still made from this repository).
+            repoURL: new URL(
+              `${GITHUB_PAGES_PREFIX}/${GITHUB.owner}/${GITHUB.repo}.git`,
+              consoleServer.url,
+            ).toString(),
             // The Stages name https://api.github.com; the simulator sends their http steps here instead (and
             // never to the internet). Kargo's Secret (kargo/secret.example.yaml) holds a PAT; the bot uses an App.
             githubApiUrl: gh.url,
@@ -406,14 +443,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             freightCount: 5,
             // The story is driven from Slack: nothing is promoted until someone asks.
             autoPromotion: false,
-          }),
-    );
+          });
+    });
     // Register each stopper as soon as its part is up, so a failure elsewhere leaves nothing running.
     const started = await Promise.allSettled([
       starting.redis.then((r) => (onStop('redis', () => r.stop()), r)),
       starting.slack.then((r) => (onStop('Slack stand-in', () => r.close()), r)),
       starting.github.then((r) => (onStop('GitHub stand-in', () => r.stop()), r)),
       starting.aws.then((r) => (onStop('local AWS', () => r.close()), r)),
+      consoleStarting.then((r) => (onStop('console', () => r.close()), r)),
       kargoStarting.then((r) => (onStop('Kargo stand-in', () => r.stop()), r)),
     ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -482,27 +520,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const web = await startWeb(config, logger.child({ process: 'web' }), { port: 0, metricsPort: 0 });
     onStop('bot web', () => web.stop());
     const botUrl = `http://127.0.0.1:${web.port}`;
+    bot.url = botUrl;
+    const consoleServer = await consoleStarting;
     github.setWebhook({ url: `${botUrl}/github/webhook`, secret: webhookSecret });
     // The drift workflow's schedule fires (scenario `drift`): the bot reads the run's drift artifacts.
     if (scenario.drift) github.startDriftRun({ scenario: scenarioNamed(scenario.drift) });
-
-    const consoleServer: RunningConsole = await startConsole({
-      host: CONSOLE_HOST,
-      slack,
-      botUrl,
-      signingSecret,
-      users: Object.values(SANDBOX_USERS),
-      channels: SANDBOX_CHANNELS,
-      bot: { userId: BOT.userId, name: BOT.name },
-      workspaceName: 'gitops-infra sandbox',
-      ...(options.consolePort === undefined ? {} : { port: options.consolePort }),
-    }).catch((err: unknown) => {
-      // Taken since main.ts looked (or a caller's port): the same one line.
-      throw isAddressInUse(err) && options.consolePort
-        ? new SandboxError(portInUseMessage(options.consolePort))
-        : err;
-    });
-    onStop('console', () => consoleServer.close());
 
     gateSource.start(log);
     running += 1;

@@ -900,6 +900,29 @@ suite('sandbox console (browser)', () => {
     await page.getByTestId('channel-infra-deployments').click();
   });
 
+  it('opens a Slack archive link ("view the card") in place: its channel, the message in view and marked', async () => {
+    const card = slack.seedMessage(CHANNELS.deployments, {
+      user: 'U0CHATOPS',
+      text: 'the card to come back to',
+    });
+    slack.seedMessage(CHANNELS.alerts, {
+      user: 'U0CHATOPS',
+      text: `Promotion failed · <https://slack.com/archives/${CHANNELS.deployments}/p${card.ts.replace('.', '')}|View the promotion card>`,
+    });
+    await page.getByTestId('channel-infra-alerts').click();
+    const link = page.getByTestId('permalink').filter({ hasText: 'View the promotion card' });
+    await expect(link.getAttribute('href')).resolves.toBe(
+      `#archives/${CHANNELS.deployments}/p${card.ts.replace('.', '')}`,
+    );
+    await link.click();
+    await expect(page.getByTestId('channel-title').innerText()).resolves.toContain('infra-deployments');
+    const shownCard = page.locator(`[data-testid="message"][data-ts="${card.ts}"]`);
+    await expect(shownCard.getAttribute('class')).resolves.toMatch(/\blinked\b/);
+    await expect(shownCard.isVisible()).resolves.toBe(true);
+    expect(requested.filter((u) => u.includes('slack.com'))).toEqual([]);
+    await shot('permalink');
+  });
+
   it('ran without a single error in the page', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { SLASH_COMMANDS, usage } from '../../domain/commands.js';
 import type { SlackStandIn, StandInMessage, StandInView } from '../slack-standin.js';
 import { blockActionsBody, signedSlackRequest, slashCommandBody } from '../slack-requests.js';
+import type { ConsolePages } from './github-pages.js';
 
 // ── options ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -50,8 +51,11 @@ export interface ConsoleCommand {
 
 export interface ConsoleOptions {
   slack: SlackStandIn;
-  /** The bot's base URL (http://127.0.0.1:3000) or its full events URL; `/slack/events` is added to a bare base. */
-  botUrl: string;
+  /**
+   * The bot's base URL (http://127.0.0.1:3000) or its full events URL; `/slack/events` is added to a bare
+   * base. A function when the console starts before the bot (undefined until it is up: `dispatch_failed`).
+   */
+  botUrl: string | (() => string | undefined);
   signingSecret: string;
   users: ConsoleUser[];
   channels: ConsoleChannels;
@@ -71,6 +75,8 @@ export interface ConsoleOptions {
   ackTimeoutMs?: number;
   /** Where index.html, app.js and style.css are. Default: public/ next to this file (or in src/). */
   publicDir?: string;
+  /** More pages to serve on GET (the sandbox: what its GitHub links open, github-pages.ts). */
+  pages?: ConsolePages;
 }
 
 export interface RunningConsole {
@@ -200,9 +206,16 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const commands = options.commands ?? DEFAULT_COMMANDS;
   const publicDir = findPublicDir(options.publicDir);
   const botName = options.bot?.name ?? 'chatops';
-  const events = new URL(options.botUrl);
-  if (events.pathname === '/' || events.pathname === '') events.pathname = '/slack/events';
-  const eventsUrl = events.toString();
+  const eventsUrlOf = (botUrl: string | undefined): string | undefined => {
+    if (botUrl === undefined) return undefined;
+    const events = new URL(botUrl);
+    if (events.pathname === '/' || events.pathname === '') events.pathname = '/slack/events';
+    return events.toString();
+  };
+  const fixedEventsUrl = typeof options.botUrl === 'string' ? eventsUrlOf(options.botUrl) : undefined;
+  const botUrl = options.botUrl;
+  const eventsUrlNow = (): string | undefined =>
+    typeof botUrl === 'string' ? fixedEventsUrl : eventsUrlOf(botUrl());
 
   const channels: ChannelRef[] = (['deployments', 'alerts', 'audit'] as const).map((key) => {
     const ref = options.channels[key];
@@ -260,6 +273,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     body: string,
   ): Promise<{ ok: true; status: number; contentType: string; text: string } | { ok: false; error: string }> {
     const signed = signedSlackRequest(signingSecret, body);
+    const eventsUrl = eventsUrlNow();
+    if (eventsUrl === undefined) return { ok: false, error: 'dispatch_failed' };
     try {
       const res = await fetch(eventsUrl, {
         method: 'POST',
@@ -654,6 +669,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     if (req.method === 'GET') {
       if (url.pathname === '/api/state') return json(res, state(url.searchParams.get('user') ?? undefined));
       if (url.pathname === '/api/events') return openStream(req, res);
+      const extra = options.pages ? await options.pages(url.pathname) : undefined;
+      if (extra) {
+        res.writeHead(extra.status, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+        });
+        res.end(extra.html);
+        return;
+      }
       const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
       const type = STATIC_TYPES[file];
       if (!type) throw new HttpError(404, 'not found');

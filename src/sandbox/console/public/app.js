@@ -145,6 +145,9 @@
 
   // ── mrkdwn ───────────────────────────────────────────────────────────────────────────────────────
   const SAFE_URL = /^(https?:|mailto:)/i;
+  /** https://slack.com/archives/<channel>/p<ts> (or <workspace>.slack.com): a message's permalink. */
+  const SLACK_ARCHIVE =
+    /^https:\/\/(?:[a-z0-9-]+\.)?slack\.com\/archives\/([A-Z0-9]+)\/p(\d{7,})(?:[?#].*)?$/;
 
   function renderToken(inner) {
     const bar = inner.indexOf('|');
@@ -180,6 +183,11 @@
     }
     const url = decodeEntities(target);
     const text = label ? emojify(escapeHtml(decodeEntities(label))) : escapeHtml(url);
+    // A link to a message of this workspace opens it here, as Slack opens its archive links in the app.
+    const archive = SLACK_ARCHIVE.exec(url);
+    if (archive) {
+      return `<a href="#archives/${escapeHtml(archive[1])}/p${escapeHtml(archive[2])}" class="permalink" data-testid="permalink">${text}</a>`;
+    }
     if (!SAFE_URL.test(url)) return text;
     return `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${text}</a>`;
   }
@@ -869,6 +877,7 @@
         }
         ui.state = s;
         render();
+        if (ui.pendingPermalink && openPermalink(ui.pendingPermalink)) ui.pendingPermalink = '';
         document.body.dataset.user = s.user;
         document.body.dataset.version = String(s.version);
       } while (ui.again);
@@ -1169,6 +1178,28 @@
     composer.focus();
   }
 
+  // ── permalinks ("view the card") ─────────────────────────────────────────────────────────────────
+  // A message's Slack archive link is shown as #archives/<channel>/p<ts without the dot> on this page.
+  const PERMALINK = /^#archives\/([A-Z0-9]+)\/p(\d{7,})$/;
+
+  /** Opens the channel of a permalink and scrolls its message into view, marked for a moment. */
+  function openPermalink(hash) {
+    const m = PERMALINK.exec(hash);
+    if (!m || !ui.state) return false;
+    const ts = `${m[2].slice(0, -6)}.${m[2].slice(-6)}`;
+    selectChannel(m[1]);
+    const el = $('messages').querySelector(`[data-testid="message"][data-ts="${window.CSS.escape(ts)}"]`);
+    if (!el) return false;
+    el.scrollIntoView({ block: 'center' });
+    for (const old of document.querySelectorAll('.message.linked')) old.classList.remove('linked');
+    el.classList.add('linked');
+    return true;
+  }
+  ui.pendingPermalink = location.hash;
+  window.addEventListener('hashchange', () => {
+    if (!openPermalink(location.hash)) ui.pendingPermalink = location.hash;
+  });
+
   document.addEventListener('click', (ev) => {
     const target = ev.target instanceof Element ? ev.target : null;
     if (!target) return;
@@ -1181,6 +1212,14 @@
     const channelBtn = target.closest('.channel-item[data-channel-id]');
     if (channelBtn) {
       selectChannel(channelBtn.dataset.channelId);
+      return;
+    }
+    const permalink = target.closest('a.permalink');
+    if (permalink) {
+      ev.preventDefault();
+      const hash = permalink.getAttribute('href');
+      window.history.pushState(null, '', hash);
+      if (!openPermalink(hash)) ui.pendingPermalink = hash;
       return;
     }
     const channelLink = target.closest('a.channel-link');
