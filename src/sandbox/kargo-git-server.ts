@@ -48,6 +48,12 @@ export interface GitServerOptions {
   sourceRef?: string;
   /** Parent directory of the server's temporary directory. Default os.tmpdir(). */
   tmpDir?: string;
+  /**
+   * Where a commit's web page is (the sandbox console's). A GET of `<repoPath without .git>/commit/<sha>` —
+   * the commit link a chat client makes from the repository URL — is redirected there; without it that
+   * path is http-backend's (404).
+   */
+  commitPage?: (sha: string) => string;
 }
 
 export interface GitCommitInput {
@@ -139,7 +145,16 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     writeFileSync(path.join(bareDir, 'git-daemon-export-ok'), '');
 
     const log: GitRequestRecord[] = [];
+    const commitPath = `/${repoPath.replace(/\.git$/, '')}/commit/`;
     server = createServer((req, res) => {
+      const pathname = new URL(req.url ?? '/', 'http://git.invalid').pathname;
+      const sha = pathname.startsWith(commitPath) ? pathname.slice(commitPath.length) : undefined;
+      if (options.commitPage && req.method === 'GET' && sha !== undefined && /^[0-9a-f]{4,40}$/.test(sha)) {
+        log.push({ method: 'GET', path: pathname, status: 302 });
+        res.writeHead(302, { location: options.commitPage(sha) });
+        res.end();
+        return;
+      }
       serveCgi(backend, projectRoot, home, req, res, log);
     });
     const listening = server;

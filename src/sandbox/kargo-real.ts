@@ -46,6 +46,8 @@ export interface RealKargoOptions {
   repoDir?: string;
   /** Progress lines for a person. */
   notice?: (line: string) => void;
+  /** Where a commit's web page is: the git server redirects commit links there (GitServerOptions). */
+  commitPage?: (sha: string) => string;
 }
 
 export interface RealKargo {
@@ -105,7 +107,10 @@ export async function startRealKargo(options: RealKargoOptions): Promise<RealKar
     notice('kargo: starting kube-apiserver + etcd, then Kargo’s webhooks server and controllers (~30 s)');
     const [cluster, git] = await Promise.all([
       startLocalCluster({ binDir, crdDir }),
-      startGitServer({ sourceRepo: repoDir }),
+      startGitServer({
+        sourceRepo: repoDir,
+        ...(options.commitPage ? { commitPage: options.commitPage } : {}),
+      }),
     ]);
     stops.push(
       () => cluster.stop(),

@@ -428,7 +428,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const kargoStarting = consoleStarting.then(async (consoleServer): Promise<KargoSandbox | RealKargo> => {
       const gh = await starting.github;
       return kargoPick.mode === 'real'
-        ? startRealKargo({ githubApiUrl: gh.url, token: DEFAULT_STANDIN_PAT, notice })
+        ? startRealKargo({
+            githubApiUrl: gh.url,
+            token: DEFAULT_STANDIN_PAT,
+            notice,
+            // Commit links name the loopback git server; it sends them on to the console's commit pages.
+            commitPage: (sha) =>
+              new URL(
+                `${GITHUB_PAGES_PREFIX}/${GITHUB.owner}/${GITHUB.repo}/commit/${sha}`,
+                consoleServer.url,
+              ).toString(),
+          })
         : startKargoSandbox({
             // Commit links open the console's commit pages (Freight is still made from this repository).
             repoURL: new URL(
