@@ -142,7 +142,7 @@ function banner(s: Sandbox, seconds: number, speed: number): string {
     '',
     `  Kargo     ${s.kargoMode === 'real' ? 'REAL controller' : 'SIMULATOR'}: ${s.kargoDetail}`,
     `  Gates     ${gates.detail}`,
-    `  Stand-ins Slack ${s.slack.url} · GitHub ${s.github.url} (${speed}× real time) · Kargo ${kubeServer(s)}`,
+    `  Stand-ins Slack ${s.slack.url} · GitHub ${s.github.url} (jobs ${speed}× faster than on GitHub, on the wall clock) · Kargo ${kubeServer(s)}`,
     `            DynamoDB ${s.dynamodbEndpoint} · S3 ${s.s3.endpoint}`,
     `  Redis     ${s.privateRedis ? `${s.redisUrl} (private redis-server, nothing saved)` : `${redactUrl(s.redisUrl)} (REDIS_URL)`}`,
     `  Bot       web ${s.botUrl} · worker ${s.workerUrl} · kubeconfig ${s.kubeconfigPath}`,
