@@ -78,6 +78,20 @@ if (missing.length > 0 && !process.env.CI) {
       () => s.slack.messages(dev).find((m) => /Promotion to dev succeeded/.test(m.text)),
       150_000,
     );
+    // Its links stay on the machine: the run's page and, through the loopback git server, the commit's.
+    const card = s.slack.messages(dev).find((m) => /Promotion to dev succeeded/.test(m.text))!;
+    const links = [...JSON.stringify(card.blocks ?? []).matchAll(/<(https?:\/\/[^|>]+)\|/g)].map(
+      (m) => m[1]!,
+    );
+    const commit = links.find((url) => /\/commit\/[0-9a-f]{40}$/.test(url));
+    const run = links.find((url) => /\/actions\/runs\/\d+$/.test(url));
+    expect([commit, run].every((url) => url && new URL(url).hostname === '127.0.0.1')).toBe(true);
+    const commitPage = await fetch(commit!);
+    expect(commitPage.status).toBe(200);
+    expect(new URL(commitPage.url).origin).toBe(new URL(s.consoleUrl).origin);
+    expect(await commitPage.text()).toContain(`commit ${/[0-9a-f]{40}$/.exec(commit!)![0]}`);
+    expect((await fetch(run!)).status).toBe(200);
+
     const runs = s.github.runs();
     expect(runs).toHaveLength(1);
     expect(runs[0]!.inputs).toMatchObject({ environment: 'dev', deploy_prod: 'no' });
