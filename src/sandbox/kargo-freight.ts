@@ -2,7 +2,9 @@
 // - freightId: Kargo's Freight.GenerateID — SHA-1 over the sorted artifact strings `Warehouse:<name>`,
 //   `<repoURL>:<commit id or tag>`, `<repoURL>@<digest>`, `<repoURL>/<chart>:<version>`, joined by `|`;
 // - freightAlias: an adjective-animal name like Kargo's (`frozen-tauntaun`), but chosen deterministically
-//   from the Freight's name (SHA-256 → word indexes) so the sandbox shows the same alias on every run;
+//   from the Freight's name (SHA-256 → word indexes) so the same Freight always has the same alias (the
+//   name follows the repository URL, which in the sandbox is under the console's address: another start,
+//   another port, other aliases);
 // - isFreightAvailable: Stage.IsFreightAvailable (kargo-api.md §4, Kargo 1.11);
 // - commitsFromGit: the newest commits of a local git repository that touch a Warehouse's includePaths.
 import { execFile } from 'node:child_process';
