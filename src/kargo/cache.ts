@@ -155,6 +155,10 @@ export class CachedKargoGateway implements KargoGateway {
 
   // ---- consistent reads and writes: straight to the API ------------------------------------------------
 
+  direct(): KargoGateway {
+    return this.options.gateway;
+  }
+
   getPromotion(name: string): Promise<PromotionSummary | undefined> {
     return this.options.gateway.getPromotion(name);
   }

@@ -64,6 +64,11 @@ export interface WatchHandle {
 }
 
 export interface KargoGateway {
+  /**
+   * The same project read straight from the API, when this gateway answers from a cache that can trail
+   * Kargo by a moment: a refusal is re-checked there before it is given. Absent: reads are direct already.
+   */
+  direct?(): KargoGateway;
   /** Freight of the project, newest first. */
   listFreight(): Promise<FreightSummary[]>;
   listStages(): Promise<StageSummary[]>;

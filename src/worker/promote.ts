@@ -56,7 +56,7 @@ const inFlight = (p: PromotionSummary): boolean => !p.phase || !isTerminalPhase(
 
 /** `latest`: the newest freight the stage accepts now (Kargo's own rule), not merely the newest one. */
 async function resolveFreight(
-  job: PromoteJob,
+  job: Pick<PromoteJob, 'freight'>,
   stage: StageSummary,
   kargo: KargoGateway,
   now: Date,
@@ -76,6 +76,44 @@ async function resolveFreight(
   }
   const found = await kargo.findFreight(job.freight.value);
   return found ?? { missing: `no freight is called ${job.freight.value} (try /freight to list the newest)` };
+}
+
+/**
+ * The Stage and the freight the job names, as Kargo has them. Read from the gateway (the cache); when that
+ * would refuse — no such freight, or not available to the Stage — read again straight from the API, since
+ * the cache can trail Kargo by a moment (a verification recorded just now) and a refusal must not rest on
+ * a stale copy.
+ */
+export async function checkFreight(
+  job: Pick<PromoteJob, 'stage' | 'freight'>,
+  kargo: KargoGateway,
+  now: Date,
+): Promise<{ stage: StageSummary; freight: FreightSummary | { missing: string } }> {
+  const read = async (gateway: KargoGateway) => {
+    const stage = await gateway.getStage(job.stage);
+    if (!stage) throw new ChatOpsError(ErrorCode.StageNotFound, `Kargo has no stage called ${job.stage}`);
+    return { stage, freight: await resolveFreight(job, stage, gateway, now) };
+  };
+  const cached = await read(kargo);
+  const refused =
+    'missing' in cached.freight || !isFreightAvailable(cached.stage, cached.freight, now).available;
+  const direct = kargo.direct?.();
+  return refused && direct ? read(direct) : cached;
+}
+
+/** A stage this freight was promoted to successfully in the last two minutes, if any. */
+async function justPromoted(
+  freight: FreightSummary,
+  kargo: KargoGateway,
+  now: Date,
+): Promise<string | undefined> {
+  const recent = (await kargo.listPromotions()).find(
+    (p) =>
+      p.freight === freight.name &&
+      p.phase === 'Succeeded' &&
+      now.getTime() - Date.parse(p.steps.at(-1)?.finishedAt ?? p.createdAt ?? '') < 2 * 60_000,
+  );
+  return recent?.stage;
 }
 
 export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promise<PromoteOutcome> {
@@ -105,9 +143,8 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
     return outcome;
   };
 
-  const stage = await deps.kargo.getStage(job.stage);
-  if (!stage) throw new ChatOpsError(ErrorCode.StageNotFound, `Kargo has no stage called ${job.stage}`);
-  const freight = await resolveFreight(job, stage, deps.kargo, now);
+  const checked = await checkFreight(job, deps.kargo, now);
+  const { stage, freight } = checked;
   if ('missing' in freight) {
     return answer(
       'not-found',
@@ -118,11 +155,15 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
   }
   const availability = isFreightAvailable(stage, freight, now);
   if (!availability.available) {
+    const settling = await justPromoted(freight, deps.kargo, now);
+    const hint = settling
+      ? ` (Kargo finished promoting it to ${settling} moments ago and may still be recording that; try again in a few seconds)`
+      : '';
     return answer(
       'not-available',
       'rejected',
-      `/promote ${job.environment} ${shortName(freight)}: ${availability.reason}`,
-      `:no_entry_sign: ${shortName(freight)} cannot go to *${job.environment}*: ${availability.reason}`,
+      `/promote ${job.environment} ${shortName(freight)}: ${availability.reason}${hint}`,
+      `:no_entry_sign: ${shortName(freight)} cannot go to *${job.environment}*: ${availability.reason}${hint}`,
     );
   }
 

@@ -5,8 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { CachedKargoGateway } from '../../src/kargo/cache.js';
+import { isFreightAvailable } from '../../src/domain/availability.js';
+import { checkFreight } from '../../src/worker/promote.js';
 import { KubernetesKargoGateway } from '../../src/kargo/client.js';
-import { fakeSha, freightObject } from '../support/bot-harness.js';
+import { fakeSha, freightObject, mergePatch } from '../support/bot-harness.js';
 import { PROJECT_NAMESPACE, describeWithEnvtest, repoRoot } from '../support/envtest.js';
 
 const kargo = (plural: string) => ({
@@ -82,5 +84,49 @@ describeWithEnvtest('the Kargo informer cache', (env) => {
     const before = requests.length;
     expect((await cache.listFreight())[0]?.alias).toBe('brand-new');
     expect(requests.length).toBe(before);
+  });
+
+  it('a refusal is checked again against the API: a cache a moment behind Kargo refuses nothing', async () => {
+    // A second cache that stops watching once synced: it keeps what it saw, like one trailing Kargo.
+    const stale = new CachedKargoGateway({
+      gateway: new KubernetesKargoGateway({ kubeConfig: env().botKubeConfig, project: PROJECT_NAMESPACE }),
+    }).start();
+    const deadline = Date.now() + 20_000;
+    while (!stale.synced && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    stale.stop();
+    // Kargo records the verification in dev now.
+    await admin.patchNamespacedCustomObjectStatus(
+      {
+        ...kargo('freights'),
+        name: fakeSha('cache-5'),
+        body: {
+          status: {
+            verifiedIn: { dev: { verifiedAt: new Date().toISOString() } },
+            currentlyIn: { dev: { since: new Date().toISOString() } },
+          },
+        },
+      },
+      mergePatch,
+    );
+    const now = new Date();
+    const cachedStage = (await stale.getStage('prod'))!;
+    const cachedFreight = (await stale.findFreight('freight-5'))!;
+    expect(isFreightAvailable(cachedStage, cachedFreight, now).available).toBe(false);
+    const checked = await checkFreight(
+      { stage: 'prod', freight: { by: 'alias', value: 'freight-5' } },
+      stale,
+      now,
+    );
+    expect('missing' in checked.freight).toBe(false);
+    expect(isFreightAvailable(checked.stage, checked.freight as typeof cachedFreight, now).available).toBe(
+      true,
+    );
+    // A freight the API does not know either is still refused, after the same second look.
+    const unknown = await checkFreight(
+      { stage: 'prod', freight: { by: 'alias', value: 'no-such' } },
+      stale,
+      now,
+    );
+    expect(unknown.freight).toEqual({ missing: expect.stringMatching(/no freight is called no-such/) });
   });
 });

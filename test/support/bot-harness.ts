@@ -23,7 +23,7 @@ export const CHANNELS = { deployments: 'C0DEPLOYS', alerts: 'C0ALERTS', audit: '
 const GROUP = 'kargo.akuity.io';
 const VERSION = 'v1alpha1';
 const NS = PROJECT_NAMESPACE;
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export const fakeSha = (seed: string): string =>
   Buffer.from(seed.padEnd(20, '.')).toString('hex').slice(0, 40);
