@@ -175,7 +175,7 @@ function buildAccess(file: FileConfig, s: ReturnType<typeof readSettings>, probl
       prod: mergePrincipals(a.promote?.prod, ids(s.promoteProdUsers), ids(s.promoteProdGroups)),
     },
     approve: {
-      dev: mergePrincipals(a.approve?.dev),
+      dev: mergePrincipals(a.approve?.dev, ids(s.approveDevUsers), ids(s.approveDevGroups)),
       prod: mergePrincipals(a.approve?.prod, ids(s.approveProdUsers), ids(s.approveProdGroups)),
     },
     unlock: {

@@ -115,7 +115,8 @@ export const SETTINGS = {
     env: 'SLACK_CHANNEL_DEPLOYMENTS',
     group: 'Slack',
     schema: channelId(),
-    description: 'Channel id of #infra-deployments: one live card per promotion, success lines, outputs.',
+    description:
+      'Channel id of #infra-deployments: one live card per promotion with its outputs in the thread, and freeze announcements.',
     example: 'C0DEPLOY001',
   },
   channelAlerts: {
@@ -129,7 +130,8 @@ export const SETTINGS = {
     env: 'SLACK_CHANNEL_AUDIT',
     group: 'Slack',
     schema: channelId(),
-    description: 'Channel id of #infra-audit: every command and outcome, mirrored from the audit stream.',
+    description:
+      'Channel id of #infra-audit: one line per decision and per phase change, mirrored from the audit stream (which keeps every record; /audit shows them).',
     example: 'C0AUDIT0001',
   },
   redisUrl: {
@@ -502,8 +504,26 @@ export const SETTINGS = {
   promoteDevGroups: accessList('PROMOTE_DEV_GROUPS', 'groups', 'promote to dev'),
   promoteProdUsers: accessList('PROMOTE_PROD_USERS', 'users', 'promote to prod'),
   promoteProdGroups: accessList('PROMOTE_PROD_GROUPS', 'groups', 'promote to prod'),
-  approveProdUsers: accessList('APPROVE_PROD_USERS', 'users', 'approve prod deployments'),
-  approveProdGroups: accessList('APPROVE_PROD_GROUPS', 'groups', 'approve prod deployments'),
+  approveDevUsers: accessList(
+    'APPROVE_DEV_USERS',
+    'users',
+    'approve dev deployments, freeze and unfreeze dev, and override its freeze',
+  ),
+  approveDevGroups: accessList(
+    'APPROVE_DEV_GROUPS',
+    'groups',
+    'approve dev deployments, freeze and unfreeze dev, and override its freeze',
+  ),
+  approveProdUsers: accessList(
+    'APPROVE_PROD_USERS',
+    'users',
+    'approve prod deployments, freeze and unfreeze prod, and override its freeze',
+  ),
+  approveProdGroups: accessList(
+    'APPROVE_PROD_GROUPS',
+    'groups',
+    'approve prod deployments, freeze and unfreeze prod, and override its freeze',
+  ),
   unlockDevUsers: accessList('UNLOCK_DEV_USERS', 'users', 'release a stale dev state lock'),
   unlockDevGroups: accessList('UNLOCK_DEV_GROUPS', 'groups', 'release a stale dev state lock'),
   unlockProdUsers: accessList('UNLOCK_PROD_USERS', 'users', 'release a stale prod state lock'),

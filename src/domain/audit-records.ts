@@ -242,6 +242,26 @@ function eventRecord(event: CardEvent): AuditRecord {
         outcome: 'info',
         detail: `Promotion ${event.promotionName} is pending: ${piece(event.reason)}`,
       };
+    case 'AutoPromotionHeld':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'promotion.hold',
+        target: event.promotionName,
+        outcome: 'info',
+        detail: `Kargo holds auto-promotion of ${piece(event.origin)} once ${event.promotionName} succeeds: it chose freight other than the newest.`,
+      };
+    case 'FreezeChanged':
+      return {
+        ...base,
+        actor: SYSTEM,
+        action: 'freeze.noted',
+        environment: event.environment,
+        outcome: 'info',
+        detail: event.freeze
+          ? `The card shows the freeze of ${event.environment} (${piece(event.freeze.reason)}), which began while it was open.`
+          : `The freeze of ${event.environment} ended while the card was open.`,
+      };
     case 'RunStopAttempted':
       return {
         ...base,

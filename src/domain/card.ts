@@ -21,6 +21,8 @@ import { mergeApprovalDecided, mergeApprovalRequested } from './approval.js';
 import type { CardApproval } from './approval.js';
 import { truncate } from './blockkit.js';
 import type {
+  AutoPromotionHeld,
+  FreezeChanged,
   ApprovalDecided,
   ApprovalRequested,
   ArtifactProblem,
@@ -94,6 +96,8 @@ export interface CardFreight {
 export interface CardRequest {
   freightQuery: string;
   requestedBy: Actor;
+  rollback?: { from?: string };
+  override?: { reason: string; freezeReason: string };
   sourceChannelId: string;
   requestedAt: string;
 }
@@ -156,6 +160,10 @@ export interface Card {
   approval?: CardApproval;
   /** Who asked the bot to stop this promotion, and why (the first request counts). */
   cancel?: { by: Actor; reason: string; at: string; via: 'command' | 'button' };
+  /** Kargo holds auto-promotion of this origin (`Warehouse/<name>`) because of this promotion. */
+  autoPromotionHold?: string;
+  /** The change freeze of the card's environment that began while the card was open (cleared when it ends). */
+  freeze?: { by: Actor; reason: string; until: string; open: boolean };
   /** Why a Pending promotion waits (cleared in effect once it runs: rendered only while Pending). */
   waiting?: { reason: string; behind?: { promotionName: string; cardId?: string } };
   /** What the bot did about a run that outlived its promotion (RunStopAttempted). */
@@ -280,6 +288,10 @@ function transition(card: Card, event: CardEvent): Transition {
       return onPromotionWaiting(card, event);
     case 'RunStopAttempted':
       return onRunStopAttempted(card, event);
+    case 'AutoPromotionHeld':
+      return onAutoPromotionHeld(card, event);
+    case 'FreezeChanged':
+      return onFreezeChanged(card, event);
   }
 }
 
@@ -291,6 +303,8 @@ function onRequested(card: Card, event: PromotionRequested): Transition {
   const request: CardRequest = {
     freightQuery: event.freightQuery,
     requestedBy: event.requestedBy,
+    ...(event.rollback ? { rollback: event.rollback } : {}),
+    ...(event.override ? { override: event.override } : {}),
     sourceChannelId: event.sourceChannelId,
     requestedAt: event.at,
   };
@@ -512,6 +526,28 @@ function onPromotionWaiting(card: Card, event: PromotionWaiting): Transition {
     ...(event.behind ? { behind: event.behind } : {}),
   };
   return { next: { ...withPromotion(card, event.promotionName), waiting }, summary };
+}
+
+function onAutoPromotionHeld(card: Card, event: AutoPromotionHeld): Transition {
+  const summary = `Kargo holds auto-promotion of ${event.origin} because of ${event.promotionName}`;
+  if (!belongsToCard(card, event.promotionName) || card.autoPromotionHold === event.origin)
+    return { next: card, summary };
+  return { next: { ...withPromotion(card, event.promotionName), autoPromotionHold: event.origin }, summary };
+}
+
+function onFreezeChanged(card: Card, event: FreezeChanged): Transition {
+  const summary = event.freeze
+    ? `${event.environment} frozen until ${event.freeze.until}: ${event.freeze.reason}`
+    : `The freeze of ${event.environment} ended`;
+  // Only an open card of that environment shows a freeze; a finished one keeps what it showed.
+  if (card.environment !== event.environment || card.isTerminal) return { next: card, summary };
+  if (!event.freeze) {
+    if (!card.freeze) return { next: card, summary };
+    const { freeze: _ended, ...rest } = card;
+    return { next: rest, summary };
+  }
+  const freeze = { ...event.freeze, reason: truncate(event.freeze.reason, CARD_LIMITS.timelineSummary) };
+  return { next: { ...card, freeze }, summary };
 }
 
 function onRunStopAttempted(card: Card, event: RunStopAttempted): Transition {

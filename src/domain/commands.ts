@@ -1,17 +1,33 @@
 // Slash-command text -> a typed command, or a short message that says what was wrong and how to write it.
 // Never throws: whatever Slack sends (extra spaces, `PROD`, *bold*, `code`, smart quotes, entities,
 // <links|labels>) ends in a command or in a message containing the usage line.
+import { parseFreezeEnd, MAX_FREEZE_REASON, type FreezeEnd } from './freeze.js';
 import { ENVIRONMENTS } from './types.js';
 import type { Environment } from './types.js';
 
 export type SlashCommand =
-  '/freight' | '/promote' | '/approve' | '/unlock' | '/cancel' | '/drift' | '/stats' | '/audit';
+  | '/freight'
+  | '/promote'
+  | '/approve'
+  | '/unlock'
+  | '/cancel'
+  | '/rollback'
+  | '/freeze'
+  | '/unfreeze'
+  | '/status'
+  | '/drift'
+  | '/stats'
+  | '/audit';
 export const SLASH_COMMANDS: readonly SlashCommand[] = [
   '/freight',
   '/promote',
   '/approve',
   '/unlock',
   '/cancel',
+  '/rollback',
+  '/freeze',
+  '/unfreeze',
+  '/status',
   '/drift',
   '/stats',
   '/audit',
@@ -26,7 +42,15 @@ export type FreightSelector = { by: 'latest' } | { by: 'alias' | 'name'; value: 
 export type ParsedCommand =
   | { kind: 'help'; command: SlashCommand }
   | { kind: 'freight'; limit: number; share: boolean }
-  | { kind: 'promote'; environment: Environment; freight: FreightSelector }
+  /** `override <reason>`: an approver promoting through a change freeze. */
+  | { kind: 'promote'; environment: Environment; freight: FreightSelector; override?: string }
+  /** Back to the previous freight verified in the stage, or to the one named after `to`. */
+  | { kind: 'rollback'; environment: Environment; to?: FreightSelector; override?: string }
+  /** A change freeze of one environment: refuses /promote and /rollback and pauses auto-promotion. */
+  | { kind: 'freeze'; environment: Environment; end: FreezeEnd; reason: string }
+  | { kind: 'unfreeze'; environment: Environment }
+  /** Per stage: current freight, what runs or waits, queue, lock, freeze, the last promotions. */
+  | { kind: 'status'; share: boolean }
   /** Approve a promotion waiting for approval: by promotion name or freight alias, or the only one waiting. */
   | { kind: 'approve'; target?: string }
   /** Link the user's GitHub account, so approvals can be made with their own identity. */
@@ -48,12 +72,18 @@ export const FREIGHT_LIMIT = { default: 5, min: 1, max: 20 } as const;
 const USAGE: Readonly<Record<SlashCommand, string>> = {
   '/freight': 'Usage: /freight [1-20] [share]\nExample: /freight 10 share',
   '/promote':
-    'Usage: /promote dev|prod [freight alias | name | latest]\nExample: /promote prod frozen-tauntaun',
+    'Usage: /promote dev|prod [freight alias | name | latest] [override <reason>]\nExample: /promote prod frozen-tauntaun',
   '/approve':
     'Usage: /approve [promotion | freight alias] or /approve link\nExample: /approve frozen-tauntaun',
   '/unlock': 'Usage: /unlock dev|prod\nExample: /unlock dev',
   '/cancel':
     'Usage: /cancel <promotion | freight alias> [reason]\nExample: /cancel frozen-tauntaun wrong freight, prod change freeze',
+  '/rollback':
+    'Usage: /rollback dev|prod [to <freight alias | name>] [override <reason>]\nExample: /rollback prod',
+  '/freeze':
+    'Usage: /freeze dev|prod [for 2h | until 18:00] <reason>\nExample: /freeze prod for 3d payments release',
+  '/unfreeze': 'Usage: /unfreeze dev|prod\nExample: /unfreeze prod',
+  '/status': 'Usage: /status [share]\nExample: /status',
   '/drift': 'Usage: /drift [dev|prod]\nExample: /drift prod',
   '/stats': 'Usage: /stats [7d|30d|90d]\nExample: /stats 90d',
   '/audit': 'Usage: /audit <promotion | card id>\nExample: /audit prod.01k3v2x9qdw7k1m5r8t2y4z6a0.f5f87aa',
@@ -74,6 +104,19 @@ const HELP: Readonly<Record<SlashCommand, string>> = {
   '/cancel':
     'Stops a promotion that is pending, running or waiting for approval: Kargo aborts it and its GitHub run is cancelled ' +
     '(or its waiting deployment rejected). Its requester or an approver of the environment can do this.',
+  '/rollback':
+    'Promotes the freight that was verified in that stage before the current one (Kargo’s freight history), or the one you ' +
+    'name after `to`, through the same gates, approval and four-eyes as /promote. Kargo then holds auto-promotion of that ' +
+    'stage until newer freight is promoted by hand; its card and /status show the hold and how to release it.',
+  '/freeze':
+    'Starts a change freeze of dev or prod: /promote and /rollback are refused (an approver can add `override <reason>`, ' +
+    'which is audited) and Kargo’s auto-promotion of the stage is paused. It ends by itself (after 14 days when you give no end, ' +
+    'at most 30 days) or with /unfreeze. Approvers of the environment can do this.',
+  '/unfreeze':
+    'Ends the change freeze of dev or prod now and restores Kargo’s auto-promotion of the stage. Approvers of the environment can do this.',
+  '/status':
+    'Per stage: the freight deployed now, what is running or waiting (and why), the queue, the Terraform lock, a freeze or an ' +
+    'auto-promotion hold, and the last promotions with outcome and duration. The app’s Home tab shows the same. Only you see it unless you add `share`.',
   '/drift':
     'Shows the latest drift check (every 6 hours): whether dev and prod still match their Terraform state, and what was ' +
     'changed or deleted outside Terraform, by action, with a link to the run. Only you see it.',
@@ -109,6 +152,14 @@ export function parseCommand(command: SlashCommand, text: string): ParseResult {
       return parseUnlock(words);
     case '/cancel':
       return parseCancel(words);
+    case '/rollback':
+      return parseRollback(words);
+    case '/freeze':
+      return parseFreeze(words);
+    case '/unfreeze':
+      return parseUnfreeze(words);
+    case '/status':
+      return parseStatus(words);
     case '/drift':
       return parseDrift(words);
     case '/stats':
@@ -133,8 +184,30 @@ export function formatCommand(command: ParsedCommand): { command: SlashCommand; 
     case 'promote':
       return {
         command: '/promote',
-        text: `${command.environment} ${command.freight.by === 'latest' ? 'latest' : command.freight.value}`,
+        text: `${command.environment} ${command.freight.by === 'latest' ? 'latest' : command.freight.value}${
+          command.override ? ` override ${command.override}` : ''
+        }`,
       };
+    case 'rollback':
+      return {
+        command: '/rollback',
+        text: [
+          command.environment,
+          command.to && command.to.by !== 'latest' ? `to ${command.to.value}` : '',
+          command.override ? `override ${command.override}` : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+      };
+    case 'freeze':
+      return {
+        command: '/freeze',
+        text: `${command.environment} ${freezeEndWords(command.end)}${command.reason}`,
+      };
+    case 'unfreeze':
+      return { command: '/unfreeze', text: command.environment };
+    case 'status':
+      return { command: '/status', text: command.share ? 'share' : '' };
     case 'approve':
       return { command: '/approve', text: command.target ?? '' };
     case 'approve-link':
@@ -179,7 +252,30 @@ function parseFreight(words: string[]): ParseResult {
   return ok({ kind: 'freight', limit: limit ?? FREIGHT_LIMIT.default, share });
 }
 
-function parsePromote(words: string[]): ParseResult {
+/** Splits `… override <reason>` off the words: the reason is every word after the keyword. */
+function splitOverride(
+  words: string[],
+  command: SlashCommand,
+): { words: string[]; override?: string } | { problem: ParseResult } {
+  const at = words.findIndex((word) => word.toLowerCase() === 'override');
+  if (at < 0) return { words };
+  const reason = words
+    .slice(at + 1)
+    .join(' ')
+    .trim();
+  if (!reason)
+    return { problem: fail('Say why after `override`: it is recorded in the audit trail.', usage(command)) };
+  if (reason.length > MAX_REASON)
+    return { problem: fail(`Keep the reason under ${MAX_REASON} characters.`, usage(command)) };
+  return { words: words.slice(0, at), override: reason };
+}
+
+function parsePromote(all: string[]): ParseResult {
+  const split = splitOverride(all, '/promote');
+  if ('problem' in split) return split.problem;
+  const { words, override } = split;
+  const withOverride = (command: Extract<ParsedCommand, { kind: 'promote' }>): ParseResult =>
+    ok(override ? { ...command, override } : command);
   if (words.length === 0) return fail('Which environment?', usage('/promote'));
   if (words.length > 2) return fail(`Too many words: ${quote(words.slice(2).join(' '))}.`, usage('/promote'));
   let [first = '', second] = words;
@@ -188,7 +284,7 @@ function parsePromote(words: string[]): ParseResult {
     [first, second] = [second, first];
   const environment = asEnvironment(first);
   if (!environment) return fail(`${quote(first)} is not an environment: use dev or prod.`, usage('/promote'));
-  if (second === undefined) return ok({ kind: 'promote', environment, freight: { by: 'latest' } });
+  if (second === undefined) return withOverride({ kind: 'promote', environment, freight: { by: 'latest' } });
   const freight = asFreightSelector(second);
   if (!freight) {
     return fail(
@@ -196,7 +292,95 @@ function parsePromote(words: string[]): ParseResult {
       usage('/promote'),
     );
   }
-  return ok({ kind: 'promote', environment, freight });
+  return withOverride({ kind: 'promote', environment, freight });
+}
+
+function parseRollback(all: string[]): ParseResult {
+  const split = splitOverride(all, '/rollback');
+  if ('problem' in split) return split.problem;
+  const { words, override } = split;
+  if (words.length === 0) return fail('Which environment?', usage('/rollback'));
+  const environment = asEnvironment(words[0] ?? '');
+  if (!environment)
+    return fail(`${quote(words[0] ?? '')} is not an environment: use dev or prod.`, usage('/rollback'));
+  const rest = words.slice(1);
+  if (rest[0]?.toLowerCase() === 'to') rest.shift();
+  if (rest.length > 1) return fail(`Too many words: ${quote(rest.slice(1).join(' '))}.`, usage('/rollback'));
+  let to: FreightSelector | undefined;
+  if (rest.length === 1) {
+    to = asFreightSelector(rest[0] ?? '');
+    if (!to || to.by === 'latest') {
+      return fail(
+        `${quote(rest[0] ?? '')} is not a freight alias (like frozen-tauntaun) or name (40 hex characters).`,
+        usage('/rollback'),
+      );
+    }
+  }
+  return ok({
+    kind: 'rollback',
+    environment,
+    ...(to ? { to } : {}),
+    ...(override ? { override } : {}),
+  });
+}
+
+function parseFreeze(words: string[]): ParseResult {
+  if (words.length === 0) return fail('Which environment?', usage('/freeze'));
+  const environment = asEnvironment(words[0] ?? '');
+  if (!environment)
+    return fail(`${quote(words[0] ?? '')} is not an environment: use dev or prod.`, usage('/freeze'));
+  let rest = words.slice(1);
+  let end: FreezeEnd = { kind: 'default' };
+  const keyword = rest[0]?.toLowerCase();
+  if (keyword === 'for' || keyword === 'until') {
+    const parsed = parseFreezeEnd(keyword, rest[1] ?? '');
+    if (!parsed) {
+      return fail(
+        keyword === 'for'
+          ? `${quote(rest[1] ?? '')} is not a duration: write it like 2h, 90m or 3d.`
+          : `${quote(rest[1] ?? '')} is not a time: write 18:00 (UTC) or an instant like 2026-12-24T00:00Z.`,
+        usage('/freeze'),
+      );
+    }
+    end = parsed;
+    rest = rest.slice(2);
+  }
+  const reason = rest.join(' ').trim();
+  if (!reason)
+    return fail('Say why: the reason is shown on every card while the freeze lasts.', usage('/freeze'));
+  if (reason.length > MAX_FREEZE_REASON)
+    return fail(`Keep the reason under ${MAX_FREEZE_REASON} characters.`, usage('/freeze'));
+  return ok({ kind: 'freeze', environment, end, reason });
+}
+
+function parseUnfreeze(words: string[]): ParseResult {
+  if (words.length === 0) return fail('Which environment?', usage('/unfreeze'));
+  if (words.length > 1)
+    return fail(`Too many words: ${quote(words.slice(1).join(' '))}.`, usage('/unfreeze'));
+  const environment = asEnvironment(words[0] ?? '');
+  if (!environment)
+    return fail(`${quote(words[0] ?? '')} is not an environment: use dev or prod.`, usage('/unfreeze'));
+  return ok({ kind: 'unfreeze', environment });
+}
+
+function parseStatus(words: string[]): ParseResult {
+  if (words.length === 0) return ok({ kind: 'status', share: false });
+  if (words.length === 1 && words[0]?.toLowerCase() === 'share') return ok({ kind: 'status', share: true });
+  return fail(`I don't understand ${quote(words.join(' '))}.`, usage('/status'));
+}
+
+/** The words that parse back to `end`, with a trailing space (none for the default). */
+function freezeEndWords(end: FreezeEnd): string {
+  switch (end.kind) {
+    case 'default':
+      return '';
+    case 'for':
+      return `for ${end.ms % 86_400_000 === 0 ? `${end.ms / 86_400_000}d` : `${Math.round(end.ms / 1000)}s`} `;
+    case 'until-time':
+      return `until ${String(end.hour).padStart(2, '0')}:${String(end.minute).padStart(2, '0')} `;
+    case 'until-instant':
+      return `until ${end.iso} `;
+  }
 }
 
 function parseApprove(words: string[]): ParseResult {

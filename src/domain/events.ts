@@ -19,9 +19,13 @@ export interface PromotionRequested extends EventBase {
   type: 'PromotionRequested';
   environment: Environment;
   stage: string;
-  /** What the user asked for: alias, name, or `latest`. */
+  /** What the user asked for: alias, name, `latest`, or `previous` (a rollback). */
   freightQuery: string;
   requestedBy: Actor;
+  /** A /rollback: the freight the stage ran when it was asked for (alias or short name). */
+  rollback?: { from?: string };
+  /** Promoted through a change freeze by an approver, with their reason. */
+  override?: { reason: string; freezeReason: string };
   /** Channel the command came from (the card itself lives in #infra-deployments). */
   sourceChannelId: string;
 }
@@ -244,6 +248,25 @@ export interface RunStopAttempted extends EventBase {
   detail: string;
 }
 
+/**
+ * Kargo 1.11 marked the Promotion `kargo.akuity.io/auto-promotion-hold`: a person chose freight other than
+ * the stage's auto-promotion candidate (a rollback, an older freight), so once it succeeds Kargo stops
+ * auto-promoting newer freight of that origin into the stage until the newest is promoted by hand.
+ */
+export interface AutoPromotionHeld extends EventBase {
+  type: 'AutoPromotionHeld';
+  promotionName: string;
+  /** The origin held, `Warehouse/<name>`. */
+  origin: string;
+}
+
+/** A change freeze of the card's environment began (`freeze` set) or ended (absent) while it was open. */
+export interface FreezeChanged extends EventBase {
+  type: 'FreezeChanged';
+  environment: Environment;
+  freeze?: { by: Actor; reason: string; until: string; open: boolean };
+}
+
 export type CardEvent =
   | PromotionRequested
   | FreightResolved
@@ -263,6 +286,8 @@ export type CardEvent =
   | CancelRequested
   | PromotionDeleted
   | PromotionWaiting
-  | RunStopAttempted;
+  | RunStopAttempted
+  | AutoPromotionHeld
+  | FreezeChanged;
 
 export type CardEventType = CardEvent['type'];

@@ -98,9 +98,20 @@ const MAX_STEP_SECTIONS = 4;
 const MAX_VISIBLE_STEPS = 50;
 
 export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMessage {
+  const rollback = card.request?.rollback;
   const blocks: Block[] = [
-    headerBlock(`${PHASE_LOOK[card.phase].emoji} Promotion to ${targetOf(card)}`),
-    sectionBlock([statusLine(card, options.now), `*Freight* ${freightMrkdwn(card)}`].join('\n')),
+    headerBlock(
+      `${PHASE_LOOK[card.phase].emoji} ${rollback ? 'Rollback of' : 'Promotion to'} ${targetOf(card)}`,
+    ),
+    sectionBlock(
+      [
+        statusLine(card, options.now),
+        rollback ? rollbackLine(card, rollback.from) : `*Freight* ${freightMrkdwn(card)}`,
+        ...(card.request?.override ? [overrideLine(card)] : []),
+        ...(card.freeze && !card.isTerminal ? [freezeNoticeLine(card)] : []),
+        ...holdLines(card),
+      ].join('\n'),
+    ),
   ];
   const stillRunning = runStillGoingText(card);
   if (stillRunning) blocks.push(sectionBlock(stillRunning));
@@ -124,6 +135,46 @@ export function renderCard(card: Card, options: RenderCardOptions = {}): SlackMe
 
 // ---------------------------------------------------------------------------------------------------
 // Pieces
+
+/** "*Rollback* of prod from `brave-wampa` to `frozen-tauntaun` · <commit> …" */
+function rollbackLine(card: Card, from: string | undefined): string {
+  const target = targetOf(card);
+  return `*Rollback* of ${target}${from ? ` from ${code(from, PIECE.alias)}` : ''} to ${freightMrkdwn(card)}`;
+}
+
+/** Started through a change freeze by an approver: who, why, and which freeze. */
+function overrideLine(card: Card): string {
+  const override = card.request!.override!;
+  return `:snowflake: *Through the ${targetOf(card)} freeze* (${escapeMrkdwn(truncate(oneLine(override.freezeReason), 200))}) — override by ${mention(
+    card.request!.requestedBy,
+  )}: ${escapeMrkdwn(truncate(oneLine(override.reason), 300))}`;
+}
+
+/** A freeze that began while this promotion was open: it goes on; new requests are refused. */
+function freezeNoticeLine(card: Card): string {
+  const freeze = card.freeze!;
+  const until = freeze.open ? 'until lifted' : `until ${slackDate(freeze.until)}`;
+  return `:snowflake: *${targetOf(card)} is frozen* ${until} by <@${freeze.by.slackUserId}>: ${escapeMrkdwn(
+    truncate(oneLine(freeze.reason), 200),
+  )}. This promotion began before the freeze and carries on; new /promote and /rollback are refused.`;
+}
+
+/**
+ * Kargo 1.11's hold: this promotion chose freight other than the newest, so Kargo stops auto-promoting
+ * newer freight into the stage once it succeeds — until someone promotes the newest by hand.
+ */
+function holdLines(card: Card): string[] {
+  if (!card.autoPromotionHold) return [];
+  const release = card.environment ? ` \`/promote ${card.environment} latest\` releases it.` : '';
+  if (card.phase === 'Succeeded')
+    return [
+      `:raised_hand: *Auto-promotion of ${targetOf(card)} is on hold*: this promotion chose older freight, so Kargo will not auto-promote newer freight into it until the newest is promoted by hand.${release}`,
+    ];
+  if (card.isTerminal) return [];
+  return [
+    `:raised_hand: When this succeeds, Kargo holds auto-promotion of ${targetOf(card)}: it chose older freight than the newest.${release}`,
+  ];
+}
 
 function statusLine(card: Card, now: Date | undefined): string {
   const word = `*${PHASE_LOOK[card.phase].word}*`;

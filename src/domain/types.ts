@@ -57,9 +57,25 @@ export interface StageSummary {
   }>;
   /** status.freightHistory[0]: freight names deployed now, by origin ("Warehouse/<name>"). */
   currentFreight: Record<string, string>;
+  /** status.freightHistory, newest first: the freight names of each entry, by origin ([0] is current). */
+  history?: Array<Record<string, string>>;
+  /** status.autoPromotionHolds: auto-promotion of an origin held since someone promoted older freight. */
+  autoPromotionHolds?: AutoPromotionHold[];
+  /** status.autoPromotionEnabled: whether new Freight is auto-promoted into the stage (ProjectConfig). */
+  autoPromotionEnabled?: boolean;
   currentPromotion?: string;
   lastPromotion?: { name: string; phase?: PromotionPhase; finishedAt?: string };
   health?: string;
+}
+
+/** Kargo 1.11: a person promoted Freight other than the auto-promotion candidate; auto-promotion waits. */
+export interface AutoPromotionHold {
+  /** "Warehouse/<name>" */
+  origin: string;
+  freightName: string;
+  actor?: string;
+  promotionName?: string;
+  createdAt?: string;
 }
 
 /** The parts of a Kargo Promotion the bot follows. */

@@ -171,6 +171,14 @@ export class CachedKargoGateway implements KargoGateway {
     return this.options.gateway.createPromotion(input);
   }
 
+  pauseAutoPromotion(stage: string): Promise<'paused' | 'not-enabled'> {
+    return this.options.gateway.pauseAutoPromotion(stage);
+  }
+
+  resumeAutoPromotion(stage: string): Promise<'resumed' | 'not-paused'> {
+    return this.options.gateway.resumeAutoPromotion(stage);
+  }
+
   abortPromotion(name: string): Promise<'aborting' | 'finished' | 'gone'> {
     return this.options.gateway.abortPromotion(name);
   }

@@ -21,7 +21,8 @@ import {
 import { ChatOpsError, ErrorCode } from '../domain/errors.js';
 import { isTerminalPhase } from '../domain/types.js';
 import type { FreightSummary, PromotionPhase, PromotionSummary, StageSummary } from '../domain/types.js';
-import { isAlreadyExists, isNotFound, toChatOpsError, type ErrorContext } from './errors.js';
+import { httpStatusOf, isAlreadyExists, isNotFound, toChatOpsError, type ErrorContext } from './errors.js';
+import { pausedPolicies, resumedPolicies, type PromotionPolicy } from './promotion-policies.js';
 import {
   ANNOTATION_ABORT,
   ANNOTATION_REQUEST_ID,
@@ -96,10 +97,22 @@ export interface KubernetesKargoGatewayOptions {
   /** Backoff of watches after errors. */
   watchBackoff?: BackoffOptions;
   /** Called once per API request made (LIST pages, GET, POST, PATCH), for metrics and the benchmark. */
-  countRequest?: (verb: 'list' | 'get' | 'create' | 'patch') => void;
+  countRequest?: (verb: 'list' | 'get' | 'create' | 'patch' | 'update') => void;
 }
 
-const PLURAL = { freights: 'freights', stages: 'stages', promotions: 'promotions' } as const;
+const PLURAL = {
+  freights: 'freights',
+  stages: 'stages',
+  promotions: 'promotions',
+  projectconfigs: 'projectconfigs',
+} as const;
+
+/** The part of a ProjectConfig the bot changes (the rest is written back as read). */
+interface KargoProjectConfig {
+  metadata?: { name?: string; resourceVersion?: string };
+  spec?: { promotionPolicies?: PromotionPolicy[]; [field: string]: unknown };
+  [field: string]: unknown;
+}
 const LIST_PAGE_SIZE = 500;
 
 interface RawList<T> {
@@ -115,7 +128,7 @@ export class KubernetesKargoGateway implements KargoGateway {
   private readonly watcher: Watch;
   private readonly logger: WatchLogger | undefined;
   private readonly watchBackoff: BackoffOptions | undefined;
-  private readonly count: (verb: 'list' | 'get' | 'create' | 'patch') => void;
+  private readonly count: (verb: 'list' | 'get' | 'create' | 'patch' | 'update') => void;
   /** Where createPromotion takes the Stage from when it can (the cache); else a GET. */
   private stageSource: ((name: string) => KargoStage | undefined) | undefined;
 
@@ -252,6 +265,52 @@ export class KubernetesKargoGateway implements KargoGateway {
       throw toChatOpsError(err, { operation, resource: 'promotion', name });
     }
     return 'aborting';
+  }
+
+  async pauseAutoPromotion(stage: string): Promise<'paused' | 'not-enabled'> {
+    const changed = await this.updatePromotionPolicies(
+      `pause auto-promotion of Stage "${stage}"`,
+      (policies) => pausedPolicies(policies, stage),
+    );
+    return changed ? 'paused' : 'not-enabled';
+  }
+
+  async resumeAutoPromotion(stage: string): Promise<'resumed' | 'not-paused'> {
+    const changed = await this.updatePromotionPolicies(
+      `resume auto-promotion of Stage "${stage}"`,
+      (policies) => resumedPolicies(policies, stage),
+    );
+    return changed ? 'resumed' : 'not-paused';
+  }
+
+  /**
+   * Read-modify-write of the project's ProjectConfig (named like the project) promotion policies, with the
+   * resourceVersion it was read at: a concurrent change (someone editing it in the Kargo UI) is a 409 and
+   * is read again, at most three times. `change` returns undefined for "nothing to change".
+   */
+  private async updatePromotionPolicies(
+    operation: string,
+    change: (policies: PromotionPolicy[]) => PromotionPolicy[] | undefined,
+  ): Promise<boolean> {
+    const ctx: ErrorContext = { operation };
+    for (let attempt = 1; ; attempt += 1) {
+      const config = await this.getRaw<KargoProjectConfig>(PLURAL.projectconfigs, this.project, ctx);
+      if (!config) return false;
+      const next = change(config.spec?.promotionPolicies ?? []);
+      if (!next) return false;
+      try {
+        this.count('update');
+        await this.custom.replaceNamespacedCustomObject({
+          ...this.resource(PLURAL.projectconfigs),
+          name: this.project,
+          body: { ...config, spec: { ...config.spec, promotionPolicies: next } },
+        });
+        return true;
+      } catch (err) {
+        if (httpStatusOf(err) === 409 && attempt < 3) continue;
+        throw toChatOpsError(err, ctx);
+      }
+    }
   }
 
   async apiServerReady(): Promise<boolean> {

@@ -91,6 +91,14 @@ export interface KargoGateway {
    * 'finished' when it had already ended, or 'gone' when it does not exist.
    */
   abortPromotion(name: string): Promise<'aborting' | 'finished' | 'gone'>;
+  /**
+   * Pauses Kargo's auto-promotion of `stage` (a change freeze) by putting a policy that disables it first in
+   * the project's ProjectConfig (src/kargo/promotion-policies.ts). 'paused', or 'not-enabled' when nothing
+   * auto-promotes into the stage (no ProjectConfig, or its policies leave it off): nothing was changed.
+   */
+  pauseAutoPromotion(stage: string): Promise<'paused' | 'not-enabled'>;
+  /** Takes the freeze's policy out again: 'resumed', or 'not-paused' when it is not there. */
+  resumeAutoPromotion(stage: string): Promise<'resumed' | 'not-paused'>;
   /** The API server's /readyz: false while it starts (a 403 then may only mean RBAC is not loaded yet). */
   apiServerReady(): Promise<boolean>;
   /** Watches Promotions; resumes from the last resourceVersion and re-lists on 410 Gone. */

@@ -73,6 +73,14 @@ export interface PromotionStep {
   [key: string]: unknown;
 }
 
+export interface KargoAutoPromotionHold {
+  freightName?: string;
+  origin?: FreightOrigin;
+  actor?: string;
+  promotionName?: string;
+  createdAt?: string;
+}
+
 export interface KargoStage {
   apiVersion?: string;
   kind?: string;
@@ -96,6 +104,10 @@ export interface KargoStage {
       id?: string;
       items?: Record<string, { name?: string; origin?: FreightOrigin }>;
     }>;
+    autoPromotionEnabled?: boolean;
+    autoPromotionHolds?: Record<string, KargoAutoPromotionHold>;
+    /** Recomputed every reconcile from the durable holds plus in-flight Promotions: the current state. */
+    effectiveAutoPromotionHolds?: Record<string, KargoAutoPromotionHold>;
     currentPromotion?: {
       name?: string;
       finishedAt?: string;
@@ -231,6 +243,27 @@ export function toStageSummary(stage: KargoStage): StageSummary {
     if (ref?.name) currentFreight[origin] = ref.name;
   }
   const last = status.lastPromotion;
+  const history = (status.freightHistory ?? []).map((entry) => {
+    const names: Record<string, string> = {};
+    for (const [origin, ref] of Object.entries(entry.items ?? {})) if (ref?.name) names[origin] = ref.name;
+    return names;
+  });
+  // Kargo's API docs: clients read the effective holds (durable ones plus those of in-flight Promotions);
+  // a status written before they existed has only the durable map.
+  const holds = Object.entries(status.effectiveAutoPromotionHolds ?? status.autoPromotionHolds ?? {}).flatMap(
+    ([origin, hold]) =>
+      hold?.freightName
+        ? [
+            compact({
+              origin,
+              freightName: hold.freightName,
+              actor: hold.actor,
+              promotionName: hold.promotionName,
+              createdAt: hold.createdAt,
+            }),
+          ]
+        : [],
+  );
   return compact({
     name: stage.metadata?.name ?? '',
     requestedFreight: (stage.spec?.requestedFreight ?? []).map((req) => ({
@@ -243,6 +276,9 @@ export function toStageSummary(stage: KargoStage): StageSummary {
       }),
     })),
     currentFreight,
+    history: history.length > 0 ? history : undefined,
+    autoPromotionHolds: holds.length > 0 ? holds : undefined,
+    autoPromotionEnabled: status.autoPromotionEnabled,
     currentPromotion: status.currentPromotion?.name,
     lastPromotion: last?.name
       ? compact({

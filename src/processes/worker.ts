@@ -17,7 +17,7 @@ import type { KargoGateway } from '../kargo/gateway.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createRedis } from '../queue/connection.js';
 import { retentionFrom } from '../retention.js';
-import type { CommandJob } from '../queue/jobs.js';
+import { COMMAND_JOB_OPTIONS, INTERACTIVE_QUEUE, PROMOTIONS_QUEUE, type CommandJob } from '../queue/jobs.js';
 import { GroupDirectory } from '../slack/groups.js';
 import { SlackNotifier } from '../slack/notifier.js';
 import { messageLink } from '../slack/notifier-keys.js';
@@ -54,6 +54,9 @@ import { processStopRun, type StopRunJob } from '../worker/run-guard.js';
 import { StageFreightLock } from '../worker/stage-lock.js';
 import type { RunningProcess } from './web.js';
 import { closeWorker } from '../queue/shutdown.js';
+import { FreezeStore } from '../worker/freeze-store.js';
+import { processFreeze, processFreezeEnd, processUnfreeze, type FreezeDeps } from '../worker/freeze.js';
+import { processStatus, type StatusDeps } from '../worker/status.js';
 
 export interface WorkerOptions {
   port?: number;
@@ -124,7 +127,7 @@ export async function startWorker(
 
   // Kargo reads come from an informer-style cache (src/kargo/cache.ts); consistent reads and writes go
   // straight to the API. A gateway injected by a test is wrapped the same way.
-  const countRequest = (verb: 'list' | 'get' | 'create' | 'patch') =>
+  const countRequest = (verb: 'list' | 'get' | 'create' | 'patch' | 'update') =>
     metrics.kubernetesRequests.inc({ verb });
   const direct =
     options.kargo ??
@@ -310,6 +313,48 @@ export async function startWorker(
   runGuard.on('error', (err) => logger.warn({ err }, 'run guard worker error'));
 
   const lock = new StageFreightLock({ redis, prefix });
+  const freezes = new FreezeStore(redis, prefix);
+  // Jobs the worker schedules itself (a freeze's end) and the promotions backlog (/status).
+  const interactiveQueue = new Queue<CommandJob>(INTERACTIVE_QUEUE, {
+    connection: redis,
+    prefix,
+    defaultJobOptions: COMMAND_JOB_OPTIONS,
+  });
+  const promotionsQueue = new Queue<CommandJob>(PROMOTIONS_QUEUE, { connection: redis, prefix });
+  const freezeDeps: FreezeDeps = {
+    freezes,
+    kargo,
+    audit: auditLog,
+    responder,
+    notifier,
+    scheduleEnd: async (job) => {
+      await interactiveQueue.add(job.kind, job, {
+        jobId: `freeze-end-${job.requestId}`,
+        delay: Math.max(0, Date.parse(job.until) - Date.now()),
+      });
+    },
+    deploymentsChannelId: config.slack.channels.deployments,
+    cards,
+    store,
+    logger,
+  };
+  const statusDeps: StatusDeps = {
+    kargo,
+    stages: config.kargo.stages,
+    store,
+    cardLink: cardUrl,
+    freezes,
+    inspectLock: (environment) => unlockDeps.unlock.locks.inspect(environment),
+    queued: async () => {
+      const counts = await promotionsQueue.getJobCounts('waiting', 'prioritized', 'delayed');
+      return Object.values(counts).reduce((sum, n) => sum + n, 0);
+    },
+    responder,
+    publishHome: async (userId, blocks) => {
+      await slackClient.views.publish({ user_id: userId, view: { type: 'home', blocks } });
+    },
+    logger,
+  };
   const handlers: LaneHandlers = {
     run: async (data: CommandJob) => {
       switch (data.kind) {
@@ -325,12 +370,28 @@ export async function startWorker(
             cardLink: cardUrl,
             replyWhenPosted: (cardId, responseUrl, text) =>
               notifier.replyWhenPosted('deployments', cardKey(cardId), responseUrl, text),
+            freezes,
           });
           metrics.promotions.inc({ environment: data.environment, outcome });
           return outcome;
         }
         case 'freight':
-          return processFreight(data, { kargo, responder, logger, project: config.kargo.project });
+          return processFreight(data, {
+            kargo,
+            responder,
+            logger,
+            project: config.kargo.project,
+            freezes,
+            stages: config.kargo.stages,
+          });
+        case 'freeze':
+          return processFreeze(data, freezeDeps);
+        case 'unfreeze':
+          return processUnfreeze(data, freezeDeps);
+        case 'freeze-end':
+          return processFreezeEnd(data, freezeDeps);
+        case 'status':
+          return processStatus(data, statusDeps);
         case 'unlock':
           return processUnlock(data, unlockDeps);
         case 'unlock-action':
@@ -453,6 +514,8 @@ export async function startWorker(
         approvalStack.close(graceMs),
       ]);
       await runGuardQueue.close();
+      await interactiveQueue.close();
+      await promotionsQueue.close();
       await delivery.stop();
       await mirror.close();
       // Last, so what the jobs above posted on their way out still goes to Slack.

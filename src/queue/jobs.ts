@@ -33,11 +33,61 @@ export const promoteJob = z.object({
   stage: z.string(),
   freight: z.discriminatedUnion('by', [
     z.object({ by: z.literal('latest') }),
+    /** /rollback without `to`: the freight verified in the stage before the current one. */
+    z.object({ by: z.literal('previous') }),
     z.object({ by: z.enum(['alias', 'name']), value: z.string() }),
   ]),
+  /** /rollback: the target must be freight the stage ran and verified before. */
+  rollback: z.boolean().optional(),
+  /** `override <reason>` through a change freeze; only an approver's request carries it (checked at the edge). */
+  override: z.string().min(1).max(300).optional(),
   actor,
   reply: replyTarget,
   requestedAt: z.string(),
+});
+
+/** /freeze: `until` and `open` were worked out at the edge from what the user wrote. */
+export const freezeJob = z.object({
+  kind: z.literal('freeze'),
+  requestId: z.string(),
+  environment: z.enum(['dev', 'prod']),
+  stage: z.string(),
+  reason: z.string().min(1).max(300),
+  until: z.string().datetime(),
+  /** No end was given (it ends after the default at the latest). */
+  open: z.boolean(),
+  actor,
+  reply: replyTarget,
+});
+
+export const unfreezeJob = z.object({
+  kind: z.literal('unfreeze'),
+  requestId: z.string(),
+  environment: z.enum(['dev', 'prod']),
+  stage: z.string(),
+  actor,
+  reply: replyTarget,
+});
+
+/** Delayed to a freeze's end: ends it (restores auto-promotion) if that freeze is still the one in force. */
+export const freezeEndJob = z.object({
+  kind: z.literal('freeze-end'),
+  requestId: z.string(),
+  environment: z.enum(['dev', 'prod']),
+  stage: z.string(),
+  until: z.string().datetime(),
+  /** Who started the freeze (its end is recorded under their request). */
+  actor,
+});
+
+/** /status, or the Home tab of `homeUserId` (app_home_opened) when there is no command to answer. */
+export const statusJob = z.object({
+  kind: z.literal('status'),
+  requestId: z.string(),
+  share: z.boolean(),
+  actor,
+  reply: replyTarget.optional(),
+  homeUserId: z.string().optional(),
 });
 
 export const freightJob = z.object({
@@ -169,9 +219,17 @@ export const commandJob = z.discriminatedUnion('kind', [
   cancelJob,
   driftJob,
   statsJob,
+  freezeJob,
+  unfreezeJob,
+  freezeEndJob,
+  statusJob,
   auditRecordJob,
 ]);
 export type PromoteJob = z.infer<typeof promoteJob>;
+
+/** What the request asked for, as words: `latest`, `previous` (a rollback) or the alias or name. */
+export const freightQueryOf = (selector: PromoteJob['freight']): string =>
+  selector.by === 'latest' || selector.by === 'previous' ? selector.by : selector.value;
 export type FreightJob = z.infer<typeof freightJob>;
 export type UnlockJob = z.infer<typeof unlockJob>;
 export type UnlockActionJob = z.infer<typeof unlockActionJob>;
@@ -182,6 +240,10 @@ export type CardDetailsJob = z.infer<typeof cardDetailsJob>;
 export type CancelJob = z.infer<typeof cancelJob>;
 export type DriftJob = z.infer<typeof driftJob>;
 export type StatsJob = z.infer<typeof statsJob>;
+export type FreezeJob = z.infer<typeof freezeJob>;
+export type UnfreezeJob = z.infer<typeof unfreezeJob>;
+export type FreezeEndJob = z.infer<typeof freezeEndJob>;
+export type StatusJob = z.infer<typeof statusJob>;
 export type AuditRecordJob = z.infer<typeof auditRecordJob>;
 export type CommandJob = z.infer<typeof commandJob>;
 
@@ -193,7 +255,15 @@ export const laneOf = (kind: CommandJob['kind']): Lane =>
 export function commandLabel(job: CommandJob): string {
   switch (job.kind) {
     case 'promote':
-      return `/promote ${job.environment}`;
+      return `${job.rollback ? '/rollback' : '/promote'} ${job.environment}`;
+    case 'freeze':
+      return `/freeze ${job.environment}`;
+    case 'unfreeze':
+      return `/unfreeze ${job.environment}`;
+    case 'freeze-end':
+      return `the end of the ${job.environment} freeze`;
+    case 'status':
+      return job.homeUserId && !job.reply ? 'the Home tab' : '/status';
     case 'freight':
       return '/freight';
     case 'unlock':

@@ -152,6 +152,25 @@ function registerListeners(app: App, options: SlackAppOptions): void {
       (err: unknown) => logger.error({ err }, 'could not queue a button click'),
     );
   });
+  // The Home tab shows the status view: the worker renders it and publishes it with views.publish. One
+  // job per user per 10 s however often the tab is opened (the job id dedupes).
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab !== 'home' || typeof event.user !== 'string' || !/^[UW][A-Z0-9]{2,}$/.test(event.user))
+      return;
+    const requestId = `home-${event.user}-${Math.floor(Date.now() / 10_000)}`;
+    await commands.queue
+      .add(
+        {
+          kind: 'status',
+          requestId,
+          share: false,
+          actor: { slackUserId: event.user },
+          homeUserId: event.user,
+        },
+        requestId,
+      )
+      .catch((err: unknown) => logger.error({ err }, 'could not queue the Home tab'));
+  });
   app.error(async (error) => {
     logger.error({ err: error }, 'bolt listener error');
   });

@@ -15,13 +15,15 @@ import {
   SLASH_COMMANDS,
   helpText,
   parseCommand,
+  usage,
   type ParsedCommand,
   type SlashCommand,
 } from '../domain/commands.js';
 import type { Actor, Environment } from '../domain/types.js';
 import type { Config } from '../config/load.js';
 import type { AuditSink } from '../cards/service.js';
-import type { CommandJob } from '../queue/jobs.js';
+import { freezeUntil } from '../domain/freeze.js';
+import type { CommandJob, PromoteJob } from '../queue/jobs.js';
 import { Deadline, enqueueOutcome } from './deadline.js';
 
 /** The fields of Slack's slash-command payload the bot uses (the edge checked their shape). */
@@ -175,7 +177,20 @@ export async function handleSlashCommand(
         () => ':mag: Looking up freight…',
       );
     case 'promote':
+    case 'rollback':
       return promote(command);
+    case 'freeze':
+    case 'unfreeze':
+      return freeze(command);
+    // Read-only, like /freight: anyone in the workspace may look.
+    case 'status': {
+      const requestId = requestIdFor('status', payload.trigger_id);
+      return enqueue(
+        { kind: 'status', requestId, share: command.share, actor, reply },
+        requestId,
+        () => ':mag: Looking up the state of dev and prod…',
+      );
+    }
     case 'unlock':
       return enqueue(
         {
@@ -261,17 +276,45 @@ export async function handleSlashCommand(
     }
   }
 
-  async function promote(cmd: Extract<ParsedCommand, { kind: 'promote' }>): Promise<CommandReply> {
+  /** /promote and /rollback: the same access rules, four-eyes and job; a rollback names no freight or `to`. */
+  async function promote(
+    cmd: Extract<ParsedCommand, { kind: 'promote' } | { kind: 'rollback' }>,
+  ): Promise<CommandReply> {
+    const rollback = cmd.kind === 'rollback';
+    const typed = `${payload.command} ${payload.text.trim()}`;
     const decision = await decide('promote', cmd.environment);
     if (!decision) return cannotCheck;
-    const what = cmd.freight.by === 'latest' ? 'the latest freight' : `freight ${cmd.freight.value}`;
+    const freight: PromoteJob['freight'] = rollback ? (cmd.to ?? { by: 'previous' }) : cmd.freight;
+    const what =
+      freight.by === 'latest'
+        ? 'the latest freight'
+        : freight.by === 'previous'
+          ? 'the previous verified freight'
+          : `freight ${freight.value}`;
     if (!decision.allowed) {
-      await denied('promote', cmd.environment, `/promote ${payload.text.trim()}: ${decision.reason}`);
-      return ephemeral(`:no_entry: You can't promote to *${cmd.environment}*: ${decision.reason}`);
+      await denied(cmd.kind, cmd.environment, `${typed}: ${decision.reason}`);
+      return ephemeral(
+        `:no_entry: You can't ${rollback ? 'roll back' : 'promote to'} *${cmd.environment}*: ${decision.reason}`,
+      );
+    }
+    let actorWithGroups = decision.actor;
+    if (cmd.override) {
+      // Only an approver of the environment may go through its freeze; the worker trusts the job on this.
+      const approver = await decide('approve', cmd.environment);
+      if (!approver) return cannotCheck;
+      if (!approver.allowed) {
+        const why = `only approvers of ${cmd.environment} can override a change freeze`;
+        await denied(`${cmd.kind}.override`, cmd.environment, `${typed}: ${why}`);
+        return ephemeral(`:no_entry: You can't use \`override\`: ${why}.`);
+      }
+      actorWithGroups = {
+        ...decision.actor,
+        groupIds: [...new Set([...(decision.actor.groupIds ?? []), ...(approver.actor.groupIds ?? [])])],
+      };
     }
     const refusal = await fourEyesRefusal(cmd.environment);
     if (refusal) {
-      await denied('promote', cmd.environment, `/promote ${payload.text.trim()}: ${refusal}`);
+      await denied(cmd.kind, cmd.environment, `${typed}: ${refusal}`);
       return ephemeral(`:no_entry: ${refusal}`);
     }
     const cardId = cardIdForRequest(payload.trigger_id);
@@ -281,16 +324,59 @@ export async function handleSlashCommand(
         cardId,
         environment: cmd.environment,
         stage: deps.config.kargo.stages[cmd.environment],
-        freight: cmd.freight,
-        actor: decision.actor,
+        freight,
+        ...(rollback ? { rollback: true } : {}),
+        ...(cmd.override ? { override: cmd.override } : {}),
+        actor: actorWithGroups,
         reply,
         requestedAt: now.toISOString(),
       },
       cardId,
       (outcome) =>
-        `:rocket: Promotion of ${what} to *${cmd.environment}* is queued${
+        `${rollback ? ':rewind: Rollback' : ':rocket: Promotion'} of ${what} to *${cmd.environment}* is queued${
           outcome === 'duplicate' ? ' (already queued — this request was received before)' : ''
         }. Its card will appear in <#${deps.config.slack.channels.deployments}>; I'll reply here with the promotion's name and a link.`,
+    );
+  }
+
+  /** /freeze and /unfreeze: approvers of the environment. The worker keeps the freeze and tells the channel. */
+  async function freeze(
+    cmd: Extract<ParsedCommand, { kind: 'freeze' } | { kind: 'unfreeze' }>,
+  ): Promise<CommandReply> {
+    const typed = `${payload.command} ${payload.text.trim()}`;
+    const decision = await decide('approve', cmd.environment);
+    if (!decision) return cannotCheck;
+    if (!decision.allowed) {
+      const why = `only approvers of ${cmd.environment} can ${cmd.kind} it`;
+      await denied(cmd.kind, cmd.environment, `${typed}: ${why}`);
+      return ephemeral(`:no_entry: You can't ${cmd.kind} *${cmd.environment}*: ${why}.`);
+    }
+    const stage = deps.config.kargo.stages[cmd.environment];
+    const requestId = requestIdFor(cmd.kind, payload.trigger_id);
+    if (cmd.kind === 'unfreeze') {
+      return enqueue(
+        { kind: 'unfreeze', requestId, environment: cmd.environment, stage, actor: decision.actor, reply },
+        requestId,
+        () => `:sunny: Ending the change freeze of *${cmd.environment}*…`,
+      );
+    }
+    const end = freezeUntil(cmd.end, now);
+    if ('problem' in end)
+      return ephemeral(`:warning: No freeze was started: ${end.problem}.\n${usage('/freeze')}`);
+    return enqueue(
+      {
+        kind: 'freeze',
+        requestId,
+        environment: cmd.environment,
+        stage,
+        reason: cmd.reason,
+        until: end.until.toISOString(),
+        open: cmd.end.kind === 'default',
+        actor: decision.actor,
+        reply,
+      },
+      requestId,
+      () => `:snowflake: Freezing *${cmd.environment}*…`,
     );
   }
 

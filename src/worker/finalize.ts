@@ -11,7 +11,7 @@ import { ErrorCode } from '../domain/errors.js';
 import type { AuditSink, CardService } from '../cards/service.js';
 import type { CardStore } from '../cards/store.js';
 import type { KargoGateway } from '../kargo/gateway.js';
-import { commandLabel, type CommandJob, type PromoteJob } from '../queue/jobs.js';
+import { commandLabel, freightQueryOf, type CommandJob, type PromoteJob } from '../queue/jobs.js';
 import type { Responder } from './responder.js';
 
 export interface FinalizeDeps {
@@ -53,10 +53,10 @@ export async function finalizeFailedJob(job: CommandJob, error: Error, deps: Fin
       command: job.kind,
       outcome: 'failed',
       detail: `${label} could not be completed: ${reason}`,
-      ...('reply' in job ? { channelId: job.reply.channelId } : {}),
+      ...('reply' in job && job.reply ? { channelId: job.reply.channelId } : {}),
     }),
   );
-  if ('reply' in job) {
+  if ('reply' in job && job.reply) {
     await deps.responder.reply(job.reply.responseUrl, {
       text: `:x: ${label} could not be completed: ${reason}. Nothing was changed; please try again.`,
     });
@@ -85,7 +85,7 @@ async function finalizePromote(job: PromoteJob, error: Error, deps: FinalizeDeps
     at: job.requestedAt,
     environment: job.environment,
     stage: job.stage,
-    freightQuery: job.freight.by === 'latest' ? 'latest' : job.freight.value,
+    freightQuery: freightQueryOf(job.freight),
     requestedBy: job.actor,
     sourceChannelId: job.reply.channelId,
   };

@@ -1,7 +1,12 @@
 // The `freight` job: what is in the project and where it stands, answered to the requester (ephemeral)
 // or to the whole channel with `/freight share`.
 import type { Logger } from 'pino';
+import { sectionBlock } from '../domain/blockkit.js';
 import { buildFreightView, renderFreightView } from '../domain/freight-view.js';
+import { freezeLine } from '../domain/freeze.js';
+import { holdLine } from '../domain/status.js';
+import { ENVIRONMENTS, type Environment } from '../domain/types.js';
+import type { FreezeStore } from './freeze-store.js';
 import type { KargoGateway } from '../kargo/gateway.js';
 import type { FreightJob } from '../queue/jobs.js';
 import type { Responder } from './responder.js';
@@ -12,6 +17,9 @@ export interface FreightDeps {
   logger: Logger;
   /** Kargo project name, shown in the header. */
   project: string;
+  /** A freeze in force, and Kargo's auto-promotion holds, lead the answer. */
+  freezes?: Pick<FreezeStore, 'active'>;
+  stages?: Record<Environment, string>;
   now?: () => Date;
 }
 
@@ -20,9 +28,23 @@ export async function processFreight(job: FreightJob, deps: FreightDeps): Promis
   const [freight, stages] = await Promise.all([deps.kargo.listFreight(), deps.kargo.listStages()]);
   const view = buildFreightView(freight, stages, job.limit, now);
   const message = renderFreightView(view, { title: `Freight in ${deps.project}` });
+  const notices: string[] = [];
+  for (const environment of ENVIRONMENTS) {
+    const freeze = await deps.freezes?.active(environment, now);
+    if (freeze) notices.push(freezeLine(freeze, now));
+    const stage = stages.find((s) => s.name === deps.stages?.[environment]);
+    for (const hold of stage?.autoPromotionHolds ?? []) {
+      const held = freight.find((f) => f.name === hold.freightName);
+      notices.push(
+        holdLine(environment, stage!.name, { ...hold, freight: held?.alias ?? hold.freightName.slice(0, 7) }),
+      );
+    }
+  }
+  const [header, ...rest] = message.blocks;
   await deps.responder.reply(job.reply.responseUrl, {
     text: message.text,
-    blocks: message.blocks,
+    blocks:
+      notices.length > 0 && header ? [header, sectionBlock(notices.join('\n')), ...rest] : message.blocks,
     visibility: job.share ? 'in_channel' : 'ephemeral',
   });
 }

@@ -17,6 +17,9 @@ import {
 /** Finished promotions older than this, found at start-up without a card, are history: not shown. */
 export const STALE_AFTER_MS = 60 * 60 * 1000;
 
+/** Set by Kargo 1.11's admission on a person's Promotion of freight other than the auto-promotion candidate. */
+export const ANNOTATION_AUTO_PROMOTION_HOLD = 'kargo.akuity.io/auto-promotion-hold';
+
 /** Step whose outputs carry the GitHub run id (kargo/stages.yaml: `as: dispatch`). */
 export const DISPATCH_STEP_ALIAS = 'dispatch';
 
@@ -36,6 +39,16 @@ export function eventsForPromotion(p: PromotionSummary, cardId: string, at: stri
         : {}),
     },
   ];
+  const held = p.annotations[ANNOTATION_AUTO_PROMOTION_HOLD];
+  if (held)
+    events.push({
+      type: 'AutoPromotionHeld',
+      id: `hold:${p.name}`,
+      cardId,
+      at: p.createdAt ?? at,
+      promotionName: p.name,
+      origin: held,
+    });
   for (const [index, step] of p.steps.entries()) {
     if (!step.status) continue;
     events.push({

@@ -27,7 +27,9 @@ import {
 import type { AuditSink, CardService } from '../cards/service.js';
 import type { CardStore } from '../cards/store.js';
 import { ANNOTATION_REQUEST_ID, type KargoGateway } from '../kargo/gateway.js';
-import type { PromoteJob } from '../queue/jobs.js';
+import { freezeLine } from '../domain/freeze.js';
+import { freightQueryOf, type PromoteJob } from '../queue/jobs.js';
+import type { FreezeStore } from './freeze-store.js';
 import type { Responder } from './responder.js';
 import type { StageFreightLock } from './stage-lock.js';
 
@@ -43,11 +45,13 @@ export interface PromoteDeps {
   cardLink: (cardId: string) => Promise<string | undefined>;
   /** Sends `text` to the requester once the card is posted, with the card's link appended. */
   replyWhenPosted: (cardId: string, responseUrl: string, text: string) => Promise<void>;
+  /** Change freezes (src/worker/freeze-store.ts): a frozen environment refuses requests without override. */
+  freezes?: Pick<FreezeStore, 'active'>;
   now?: () => Date;
 }
 
 export type PromoteOutcome =
-  'created' | 'joined' | 'already-current' | 'not-found' | 'not-available' | 'cancelled';
+  'created' | 'joined' | 'already-current' | 'not-found' | 'not-available' | 'cancelled' | 'frozen';
 
 const shortName = (f: FreightSummary): string =>
   f.alias ? `${f.alias} (${f.name.slice(0, 7)})` : f.name.slice(0, 7);
@@ -56,11 +60,12 @@ const inFlight = (p: PromotionSummary): boolean => !p.phase || !isTerminalPhase(
 
 /** `latest`: the newest freight the stage accepts now (Kargo's own rule), not merely the newest one. */
 async function resolveFreight(
-  job: Pick<PromoteJob, 'freight'>,
+  job: Pick<PromoteJob, 'freight' | 'rollback'>,
   stage: StageSummary,
   kargo: KargoGateway,
   now: Date,
 ): Promise<FreightSummary | { missing: string }> {
+  if (job.rollback || job.freight.by === 'previous') return resolveRollback(job, stage, kargo);
   if (job.freight.by === 'latest') {
     const all = await kargo.listFreight();
     if (all.length === 0) return { missing: 'there is no freight in the project yet' };
@@ -78,6 +83,42 @@ async function resolveFreight(
   return found ?? { missing: `no freight is called ${job.freight.value} (try /freight to list the newest)` };
 }
 
+/** The freight names a stage ran, newest first, one per history entry (its first origin), without repeats. */
+function historyNames(stage: StageSummary): string[] {
+  const names = (stage.history ?? []).map((entry) => Object.values(entry)[0]).filter(Boolean) as string[];
+  return names.filter((name, i) => names.indexOf(name) === i);
+}
+
+/**
+ * /rollback: the freight verified in the stage before the one it runs now (Kargo's freight history, newest
+ * first), or the one named, which must have been verified in the stage before.
+ */
+async function resolveRollback(
+  job: Pick<PromoteJob, 'freight'>,
+  stage: StageSummary,
+  kargo: KargoGateway,
+): Promise<FreightSummary | { missing: string }> {
+  const current = Object.values(stage.currentFreight)[0];
+  if (job.freight.by === 'alias' || job.freight.by === 'name') {
+    const named = await kargo.findFreight(job.freight.value);
+    if (!named)
+      return { missing: `no freight is called ${job.freight.value} (try /freight to list the newest)` };
+    if (named.name === current) return { missing: `${stage.name} runs ${shortName(named)} already` };
+    if (!named.verifiedIn[stage.name]) {
+      return {
+        missing: `${shortName(named)} was never verified in ${stage.name}, so going there is not a rollback (use /promote)`,
+      };
+    }
+    return named;
+  }
+  for (const name of historyNames(stage)) {
+    if (name === current) continue;
+    const freight = await kargo.findFreight(name);
+    if (freight?.verifiedIn[stage.name]) return freight;
+  }
+  return { missing: `${stage.name} has no earlier freight that was verified there to roll back to` };
+}
+
 /**
  * The Stage and the freight the job names, as Kargo has them. Read from the gateway (the cache); when that
  * would refuse — no such freight, or not available to the Stage — read again straight from the API, since
@@ -85,7 +126,7 @@ async function resolveFreight(
  * a stale copy.
  */
 export async function checkFreight(
-  job: Pick<PromoteJob, 'stage' | 'freight'>,
+  job: Pick<PromoteJob, 'stage' | 'freight' | 'rollback'>,
   kargo: KargoGateway,
   now: Date,
 ): Promise<{ stage: StageSummary; freight: FreightSummary | { missing: string } }> {
@@ -116,9 +157,19 @@ async function justPromoted(
   return recent?.stage;
 }
 
+/** The freight a stage runs now, as people say it (alias, else short name). */
+async function currentFreightWord(stage: StageSummary, kargo: KargoGateway): Promise<string | undefined> {
+  const name = Object.values(stage.currentFreight)[0];
+  if (!name) return undefined;
+  const freight = await kargo.findFreight(name);
+  return freight?.alias ?? name.slice(0, 7);
+}
+
 export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promise<PromoteOutcome> {
   const now = (deps.now ?? (() => new Date()))();
   const at = now.toISOString();
+  const verb = job.rollback ? 'rollback' : 'promote';
+  const command = `/${verb} ${job.environment}`;
   const record = (event: CardEvent) => deps.cards.record(event);
   const answer = async (
     outcome: PromoteOutcome,
@@ -132,7 +183,7 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
         id: `promote:${job.cardId}:${outcome}`,
         at,
         actor: job.actor,
-        command: 'promote',
+        command: verb,
         environment: job.environment,
         outcome: auditOutcome,
         detail,
@@ -143,14 +194,26 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
     return outcome;
   };
 
+  // A change freeze refuses every request but an approver's override (the edge let only those carry one).
+  const freeze = await deps.freezes?.active(job.environment, now);
+  if (freeze && !job.override) {
+    return answer(
+      'frozen',
+      'denied',
+      `${command} ${freightQueryOf(job.freight)}: refused, ${job.environment} is frozen (${freeze.reason})`,
+      `${freezeLine(freeze, now)}\nNothing was started. An approver of *${job.environment}* can go ahead anyway with ` +
+        `\`${command} … override &lt;reason&gt;\` (recorded in the audit trail), or end the freeze with \`/unfreeze ${job.environment}\`.`,
+    );
+  }
+
   const checked = await checkFreight(job, deps.kargo, now);
   const { stage, freight } = checked;
   if ('missing' in freight) {
     return answer(
       'not-found',
       'rejected',
-      `/promote ${job.environment} ${job.freight.by === 'latest' ? 'latest' : job.freight.value}: ${freight.missing}.`,
-      `:grey_question: Nothing was promoted: ${freight.missing}.`,
+      `${command} ${freightQueryOf(job.freight)}: ${freight.missing}.`,
+      `:grey_question: Nothing was ${job.rollback ? 'rolled back' : 'promoted'}: ${freight.missing}.`,
     );
   }
   const availability = isFreightAvailable(stage, freight, now);
@@ -162,7 +225,7 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
     return answer(
       'not-available',
       'rejected',
-      `/promote ${job.environment} ${shortName(freight)}: ${availability.reason}${hint}`,
+      `${command} ${shortName(freight)}: ${availability.reason}${hint}`,
       `:no_entry_sign: ${shortName(freight)} cannot go to *${job.environment}*: ${availability.reason}${hint}`,
     );
   }
@@ -197,7 +260,7 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
         return answer(
           'joined',
           'info',
-          `/promote ${job.environment} ${shortName(freight)}: already on its way in Promotion ${running.name}; no second promotion created.`,
+          `${command} ${shortName(freight)}: already on its way in Promotion ${running.name}; no second promotion created.`,
           `:arrows_clockwise: ${shortName(freight)} is already being promoted to *${job.environment}* (${running.name}${
             running.annotations[ANNOTATION_REQUEST_ID] ? '' : ', started by Kargo'
           }). Nothing new was started${link ? `: follow it on its card ${link}` : '.'}`,
@@ -208,12 +271,28 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
         return answer(
           'already-current',
           'info',
-          `/promote ${job.environment} ${shortName(freight)}: ${job.stage} runs it already; nothing to do.`,
+          `${command} ${shortName(freight)}: ${job.stage} runs it already; nothing to do.`,
           `:white_check_mark: *${job.environment}* already runs ${shortName(freight)}${since ? ` (since ${since})` : ''}. Nothing was started.`,
         );
       }
     }
 
+    if (freeze && job.override) {
+      // The override is a decision of its own in the audit trail, recorded before anything starts.
+      await deps.audit.append(
+        commandAudit({
+          id: `promote:${job.cardId}:override`,
+          at,
+          actor: job.actor,
+          command: 'promote.override',
+          environment: job.environment,
+          outcome: 'accepted',
+          detail: `${command} ${shortName(freight)} through the ${job.environment} freeze (${freeze.reason}): ${job.override}`,
+          channelId: job.reply.channelId,
+        }),
+      );
+    }
+    const from = job.rollback ? await currentFreightWord(stage, deps.kargo) : undefined;
     await record({
       type: 'PromotionRequested',
       id: `requested:${job.cardId}`,
@@ -221,8 +300,10 @@ export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promis
       at: job.requestedAt,
       environment: job.environment,
       stage: job.stage,
-      freightQuery: job.freight.by === 'latest' ? 'latest' : job.freight.value,
+      freightQuery: freightQueryOf(job.freight),
       requestedBy: job.actor,
+      ...(job.rollback ? { rollback: from ? { from } : {} } : {}),
+      ...(freeze && job.override ? { override: { reason: job.override, freezeReason: freeze.reason } } : {}),
       sourceChannelId: job.reply.channelId,
     });
     await record({ type: 'FreightResolved', id: `freight:${job.cardId}`, cardId: job.cardId, at, freight });

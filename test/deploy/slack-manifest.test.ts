@@ -114,6 +114,7 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'auth.test': [],
   'views.open': [],
   'views.update': [],
+  'views.publish': [],
 };
 /** The methods the bot uses by design (the notifier, access rules by user group, approvals). */
 const DESIGNED_METHODS = [

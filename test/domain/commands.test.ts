@@ -116,7 +116,7 @@ describe('parseCommand: bad input', () => {
       expect(helpText(command)).toContain(usage(command));
     }
     expect(usage('/promote')).toBe(
-      'Usage: /promote dev|prod [freight alias | name | latest]\nExample: /promote prod frozen-tauntaun',
+      'Usage: /promote dev|prod [freight alias | name | latest] [override <reason>]\nExample: /promote prod frozen-tauntaun',
     );
   });
 

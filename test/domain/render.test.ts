@@ -267,6 +267,15 @@ const anyCard: fc.Arbitrary<Card> = fc
       }),
     ),
     promotion: maybe(fc.record({ name: nasty, createdBy: maybe(nasty), createdAt: maybe(isoTime) })),
+    autoPromotionHold: maybe(nasty),
+    freeze: maybe(
+      fc.record({
+        by: fc.record({ slackUserId: fc.oneof(fc.constant('U0ALICE'), nasty) }),
+        reason: nasty,
+        until: isoTime,
+        open: fc.boolean(),
+      }),
+    ),
     phaseMessage: maybe(nasty),
     rejection: maybe(fc.record({ code: nasty, reason: nasty })),
     steps: fc.array(

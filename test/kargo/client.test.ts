@@ -364,13 +364,14 @@ describeWithEnvtest(
         expect(freight[0]).toMatchObject({ currentlyIn: {}, verifiedIn: {}, approvedFor: {} });
       });
 
-      it('listStages and getStage map requestedFreight, current freight, last promotion and health', async () => {
+      it('listStages and getStage map requestedFreight, current freight, the freight history, last promotion and health', async () => {
         const stages = (await bot.listStages()).filter((s) => s.name === 'dev' || s.name === 'prod');
         expect(stages.map((s) => s.name)).toEqual(['dev', 'prod']);
         expect(stages[0]).toEqual({
           name: 'dev',
           requestedFreight: [{ origin: { kind: 'Warehouse', name: 'infra' }, sources: { direct: true } }],
           currentFreight: { 'Warehouse/infra': F_MID },
+          history: [{ 'Warehouse/infra': F_MID }],
           lastPromotion: {
             name: `dev.01kaaaaaaaaaaaaaaaaaaaaaaa.${F_MID.slice(0, 7)}`,
             phase: 'Succeeded',
@@ -387,6 +388,7 @@ describeWithEnvtest(
             },
           ],
           currentFreight: { 'Warehouse/infra': F_OLD },
+          history: [{ 'Warehouse/infra': F_OLD }],
           health: 'Healthy',
         });
         expect(await bot.getStage('nope')).toBeUndefined();
@@ -870,6 +872,12 @@ describeWithEnvtest(
             { apiGroups: [GROUP], resources: ['promotions'], resourceNames: [], verbs: ['create'] },
             { apiGroups: [GROUP], resources: ['promotions'], resourceNames: [], verbs: ['patch'] },
             { apiGroups: [GROUP], resources: ['stages'], resourceNames: ['dev', 'prod'], verbs: ['promote'] },
+            {
+              apiGroups: [GROUP],
+              resources: ['projectconfigs'],
+              resourceNames: [NS],
+              verbs: ['get', 'update'],
+            },
           ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
         );
       });

@@ -77,7 +77,7 @@ describe('toFreightSummary', () => {
 });
 
 describe('toStageSummary', () => {
-  it('maps requestedFreight, current freight (freightHistory[0]), promotions and health', () => {
+  it('maps requestedFreight, current freight (freightHistory[0]), the history, auto-promotion and its holds, promotions and health', () => {
     const summary = toStageSummary({
       metadata: { name: 'prod' },
       spec: {
@@ -103,6 +103,16 @@ describe('toStageSummary', () => {
           status: { phase: 'Succeeded' },
         },
         health: { status: 'Healthy' },
+        autoPromotionEnabled: false,
+        autoPromotionHolds: {
+          'Warehouse/infra': {
+            freightName: 'older',
+            origin: { kind: 'Warehouse', name: 'infra' },
+            actor: 'admin',
+            promotionName: 'prod.01j.older00',
+            createdAt: '2026-11-01T00:00:00Z',
+          },
+        },
       },
     });
     expect(summary).toEqual({
@@ -114,10 +124,45 @@ describe('toStageSummary', () => {
         },
       ],
       currentFreight: { 'Warehouse/infra': 'abc123' },
+      history: [{ 'Warehouse/infra': 'abc123' }, { 'Warehouse/infra': 'older' }],
+      autoPromotionHolds: [
+        {
+          origin: 'Warehouse/infra',
+          freightName: 'older',
+          actor: 'admin',
+          promotionName: 'prod.01j.older00',
+          createdAt: '2026-11-01T00:00:00Z',
+        },
+      ],
+      autoPromotionEnabled: false,
       currentPromotion: 'prod.01k.abc1234',
       lastPromotion: { name: 'prod.01j.older00', phase: 'Succeeded', finishedAt: '2026-11-01T00:00:00Z' },
       health: 'Healthy',
     });
+  });
+
+  it('reads the effective auto-promotion holds (durable ones plus in-flight Promotions) when Kargo reports them', () => {
+    const hold = (freightName: string, promotionName: string) => ({
+      freightName,
+      origin: { kind: 'Warehouse' as const, name: 'infra' },
+      promotionName,
+    });
+    const summary = toStageSummary({
+      metadata: { name: 'dev' },
+      status: {
+        // Released by a newer Promotion still running: only the effective map knows it is gone.
+        autoPromotionHolds: { 'Warehouse/infra': hold('older', 'dev.01j.older00') },
+        effectiveAutoPromotionHolds: {},
+      },
+    });
+    expect(summary.autoPromotionHolds).toBeUndefined();
+    const pending = toStageSummary({
+      metadata: { name: 'dev' },
+      status: { effectiveAutoPromotionHolds: { 'Warehouse/infra': hold('oldest', 'dev.01k.oldest0') } },
+    });
+    expect(pending.autoPromotionHolds).toEqual([
+      { origin: 'Warehouse/infra', freightName: 'oldest', promotionName: 'dev.01k.oldest0' },
+    ]);
   });
 });
 

@@ -5,6 +5,10 @@
 import { connect } from 'node:net';
 
 export default async function globalSetup() {
+  // Nothing may leave loopback: without this, any AWS SDK client built from the default credential chain
+  // (the Terraform lock store, when a test does not point it at a stand-in) asks the EC2 instance metadata
+  // service at the link-local 169.254.169.254. Jest's workers inherit this environment.
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const url = new URL(process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379');
   const host = url.hostname;
   const port = Number(url.port || 6379);
