@@ -7,6 +7,9 @@
 //   /promote dev                           the newest freight; the card in #infra-deployments runs live
 //                                          → succeeded, Terraform outputs in its thread, a success line
 //                                          (or failed → an alert in #infra-alerts naming the failed job)
+//   control (scenario `pass`, on prod)     /status shows every stage; the approver's /freeze prod is
+//                                          announced; the requester's /promote prod is refused (frozen);
+//                                          the Home tab shows the freeze; /unfreeze prod ends it
 //   /promote prod <that freight>           first as the outsider (refused), then as the requester: the
 //                                          prod gates run → [the requester's own Approve is refused, the
 //                                          approver's goes through: TODO(approvals), on with "approval":
@@ -14,6 +17,7 @@
 //                                          #infra-alerts)
 //   /unlock dev                            the stale lock is shown; the requester confirms; released; a
 //                                          second /unlock dev finds none
+//   /rollback prod (with control)          nothing earlier was verified in prod: refused, nothing changes
 //   drift (scenario `drift`)               the scheduled drift check found drift: exactly one drift card
 //                                          in #infra-alerts; the same drift found again adds nothing;
 //                                          /drift dev names the newest check and what drifted
@@ -63,6 +67,8 @@ export interface ConsoleChannel {
 
 export interface ConsoleState {
   channels: ConsoleChannel[];
+  /** The selected user's Home tab as the bot last published it (views.publish). */
+  home?: { blocks?: unknown[] } | null;
 }
 
 /** A person at the console: sends what the browser would send, reads what the browser would show. */
@@ -82,6 +88,11 @@ export class ConsoleClient {
     channel: string = SANDBOX_CHANNELS.deployments.id,
   ): Promise<void> {
     await this.post('/api/command', { user, channel, text });
+  }
+
+  /** Opens the app's Home tab (Slack sends app_home_opened; the bot publishes the view). */
+  async home(user: string): Promise<void> {
+    await this.post('/api/home', { user });
   }
 
   /** Clicks a button (after accepting its confirm dialog, if it has one). */
@@ -315,6 +326,8 @@ export async function playStory(
     );
   }
 
+  if (plan.control) await controlStory(plan.control);
+
   if (plan.prod) {
     if (!alias) {
       await story.reach('freight verified in dev known', async () => undefined, { timeoutMs: 0 });
@@ -380,6 +393,22 @@ export async function playStory(
 
   if (plan.drift) await driftStory(plan.drift);
 
+  if (plan.control && plan.prod === 'succeeded') {
+    // The freight prod runs is the first it ever ran: there is nothing verified there before it.
+    const env = plan.control;
+    seen = (await ephemeralsOf(requester.id)).length;
+    await send(`/rollback ${env} sent by the requester`, requester.id, `/rollback ${env}`);
+    await story.reach(
+      `/rollback ${env} finds no earlier freight verified in ${env}, and changes nothing`,
+      () =>
+        newEphemeral(
+          requester.id,
+          seen,
+          /Nothing was rolled back: .*no earlier freight that was verified there/,
+        ),
+    );
+  }
+
   await story.reach(
     '#infra-audit shows every decision of the story, with who made it and its outcome (paced at Slack’s one message per second)',
     async () => {
@@ -400,6 +429,70 @@ export async function playStory(
     { timeoutMs: 1_000, required: false },
   );
   return { ok: story.ok, checkpoints: story.checkpoints };
+
+  /**
+   * Control from Slack: an approver freezes `env`; the requester's /promote is refused; /status and the
+   * Home tab show the freeze; the approver lifts it, which #infra-deployments hears.
+   */
+  async function controlStory(env: 'dev' | 'prod'): Promise<void> {
+    seen = (await ephemeralsOf(requester.id)).length;
+    await send('/status sent by the requester', requester.id, '/status');
+    await story.reach(`/status shows every stage${alias ? `, dev running ${alias}` : ''}`, () =>
+      newEphemeral(
+        requester.id,
+        seen,
+        (e) => /^Status — /.test(e.text) && (!alias || shown(e).includes(`runs \`${alias}\``)),
+      ),
+    );
+    const approverSeen = (await ephemeralsOf(approver.id)).length;
+    await send(
+      `/freeze ${env} for 1h sent by the approver`,
+      approver.id,
+      `/freeze ${env} for 1h sandbox change window`,
+      { action: 'freeze', environment: env, by: approver.name, outcome: 'accepted' },
+    );
+    await story.reach(`the approver is told ${env} is frozen`, () =>
+      newEphemeral(approver.id, approverSeen, new RegExp(`${env} is frozen\\* until`)),
+    );
+    await story.reach(`#infra-deployments hears that ${env} is frozen`, async () =>
+      channelOf(await view(), 'deployments').messages.find((m) =>
+        new RegExp(`${env} is frozen\\*.*sandbox change window`).test(m.text),
+      ),
+    );
+    seen = (await ephemeralsOf(requester.id)).length;
+    await send(
+      `/promote ${env}${alias ? ` ${alias}` : ''} sent by the requester during the freeze`,
+      requester.id,
+      `/promote ${env}${alias ? ` ${alias}` : ''}`,
+      { action: 'promote', environment: env, by: requester.name, outcome: 'denied' },
+    );
+    await story.reach(`the requester's /promote ${env} is refused: ${env} is frozen`, () =>
+      newEphemeral(requester.id, seen, new RegExp(`${env} is frozen[\\s\\S]*Nothing was started`)),
+    );
+    await story.act('the requester opens the app’s Home tab', () => consoleApi.home(requester.id));
+    await story.reach(`the Home tab shows every stage and the ${env} freeze`, async () => {
+      const home = (await view()).home;
+      const text = JSON.stringify(home?.blocks ?? []);
+      return /Infrastructure status/.test(text) && new RegExp(`${env} is frozen`).test(text)
+        ? home
+        : undefined;
+    });
+    const liftSeen = (await ephemeralsOf(approver.id)).length;
+    await send(`/unfreeze ${env} sent by the approver`, approver.id, `/unfreeze ${env}`, {
+      action: 'unfreeze',
+      environment: env,
+      by: approver.name,
+      outcome: 'accepted',
+    });
+    await story.reach(
+      `${env} is no longer frozen (told to the approver and #infra-deployments)`,
+      async () =>
+        (await newEphemeral(approver.id, liftSeen, new RegExp(`${env} is no longer frozen`))) &&
+        channelOf(await view(), 'deployments').messages.find((m) =>
+          new RegExp(`${env} is no longer frozen`).test(m.text),
+        ),
+    );
+  }
 
   /** The drift check (started by the sandbox as the schedule would) found drift in `env`. */
   async function driftStory(env: 'dev' | 'prod'): Promise<void> {

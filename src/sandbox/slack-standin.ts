@@ -574,6 +574,7 @@ export class SlackStandIn {
       closed: false,
     };
     this.homeViews.set(userId, stored);
+    this.changed();
     return { view: stored.view };
   }
 

@@ -170,6 +170,11 @@ const sandboxScenarioSchema = z
         unlock: z.enum(['dev', 'prod']).optional(),
         /** The drift check finds drift here: exactly one drift card in #infra-alerts, and /drift shows it. */
         drift: z.enum(['dev', 'prod']).optional(),
+        /**
+         * Control of this environment after dev: /status, an approver's /freeze refuses the requester's
+         * /promote, /status and the Home tab show the freeze, /unfreeze ends it; at the end /rollback.
+         */
+        control: z.enum(['dev', 'prod']).optional(),
       })
       .strict(),
   })
@@ -511,6 +516,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       LOCKS_S3_ENDPOINT: aws.s3.endpoint,
       PROMOTE_PROD_USERS: `${u.requester.id},${u.approver.id}`,
       APPROVE_PROD_USERS: `${u.approver.id},${u.secondApprover.id}`,
+      // Approvers of dev may freeze it (and override its freeze); dev deployments need no approval.
+      APPROVE_DEV_USERS: `${u.approver.id},${u.secondApprover.id}`,
       UNLOCK_DEV_USERS: `${u.requester.id},${u.approver.id}`,
       // Approvals through the App's protection rule (reviewer mode would need /approve link + device flow).
       APPROVAL_MODE: 'protection-rule',

@@ -4,7 +4,8 @@
 // and the failure paths, and checks what each channel shows:
 //
 //   pass        /freight → /promote dev → live card → succeeded with outputs in the thread → the outsider
-//               is refused prod → /promote prod → prod gates → [the requester cannot approve, the approver
+//               is refused prod → the approver freezes prod: the requester's /promote prod is refused,
+//               /status and the Home tab show the freeze → /unfreeze → /promote prod → prod gates → [the requester cannot approve, the approver
 //               approves: TODO(approvals), enabled by "approval": true in pass.json] → apply → succeeded with
 //               outputs → #infra-audit
 //   trivy-fail  dev succeeds; the prod Trivy gate fails → the card shows the findings, #infra-alerts the alert
@@ -233,6 +234,38 @@ describe('the full story in the console (scenario pass)', () => {
   });
 
   it(
+    'an approver freezes prod: the requester is refused, /status and the Home tab show the freeze; /unfreeze ends it',
+    async () => {
+      await s.as(approver);
+      await s.send('/freeze prod for 1h quarter-end close');
+      await s.ephemeral(/prod is frozen/).waitFor();
+      await s
+        .messages()
+        .filter({ hasText: /prod is frozen[\s\S]*quarter-end close/ })
+        .first()
+        .waitFor();
+      await s.shot('prod-frozen');
+      await s.as(requester);
+      await s.send(`/promote prod ${alias}`);
+      await s.ephemeral(/Nothing was started/).waitFor();
+      await s.send('/status');
+      await s.ephemeral(/Infrastructure status[\s\S]*prod is frozen/).waitFor();
+      await s.shot('status-prod-frozen');
+      await s.page.getByTestId('app-home').click();
+      const home = s.page.getByTestId('home-tab');
+      await until('the Home tab', () => home.innerText(), /Infrastructure status[\s\S]*prod is frozen/);
+      expect(await home.innerText()).toContain(alias);
+      await s.shot('home-tab');
+      await s.open('infra-deployments');
+      await s.as(approver);
+      await s.send('/unfreeze prod');
+      await s.messages().filter({ hasText: 'prod is no longer frozen' }).first().waitFor();
+      await s.as(requester);
+    },
+    RUN_MS,
+  );
+
+  it(
     '/promote prod: the freight verified in dev passes the prod gates, is applied, and reports outputs',
     async () => {
       await s.as(requester);
@@ -292,6 +325,9 @@ describe('the full story in the console (scenario pass)', () => {
       for (const line of [
         /promote dev (?:\S+ )?by @alice — accepted/,
         /promote prod (?:\S+ )?by @olivia — denied/,
+        /freeze prod by @bob — accepted/,
+        /promote prod (?:\S+ )?by @alice — denied/,
+        /unfreeze prod by @bob — accepted/,
         /promote prod (?:\S+ )?by @alice — accepted/,
       ]) {
         await s.messages().filter({ hasText: line }).first().waitFor({ timeout: 10_000 });

@@ -449,6 +449,86 @@ describe('sandbox console API', () => {
     expect(answer).toMatchObject({ text: ':package: 3 freight available', bot_id: expect.any(String) });
   });
 
+  it("opens the app's Home tab: a signed app_home_opened event, then what the bot publishes", async () => {
+    // A bot that answers app_home_opened the way Bolt apps do: ack, then views.publish for that user.
+    const received: Array<{ verified: boolean; contentType: string; event: Record<string, unknown> }> = [];
+    const web = new WebClient(slack.token, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    const homeBot = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const body = JSON.parse(raw) as { type: string; event: Record<string, unknown> };
+        received.push({
+          verified: verifySlackSignature(SIGNING_SECRET, req.headers, raw),
+          contentType: String(req.headers['content-type']),
+          event: body.event,
+        });
+        res.writeHead(200).end();
+        void web.views.publish({
+          user_id: String(body.event.user),
+          view: {
+            type: 'home',
+            blocks: [{ type: 'header', text: { type: 'plain_text', text: 'Infrastructure status' } }],
+          },
+        });
+      });
+    });
+    await new Promise<void>((resolve) => homeBot.listen(0, '127.0.0.1', () => resolve()));
+    const withHome = await startConsole({
+      slack,
+      botUrl: `http://127.0.0.1:${(homeBot.address() as AddressInfo).port}`,
+      signingSecret: SIGNING_SECRET,
+      users: [REQUESTER, APPROVER],
+      channels: CHANNELS,
+    });
+    try {
+      const before = (await (
+        await fetch(new URL(`/api/state?user=${REQUESTER.id}`, withHome.url))
+      ).json()) as {
+        home: unknown;
+      };
+      expect(before.home).toBeNull();
+      const res = await fetch(new URL('/api/home', withHome.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: REQUESTER.id }),
+      });
+      expect(await res.json()).toEqual({ ok: true });
+      expect(received).toEqual([
+        {
+          verified: true,
+          contentType: 'application/json',
+          event: expect.objectContaining({ type: 'app_home_opened', user: REQUESTER.id, tab: 'home' }),
+        },
+      ]);
+      type HomeView = { type?: string; blocks?: unknown[] } | null;
+      let home: HomeView = null;
+      for (let i = 0; i < 50 && !home; i += 1) {
+        const state = (await (
+          await fetch(new URL(`/api/state?user=${REQUESTER.id}`, withHome.url))
+        ).json()) as {
+          home: HomeView;
+        };
+        home = state.home;
+        if (!home) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(home?.type).toBe('home');
+      expect(JSON.stringify(home?.blocks)).toContain('Infrastructure status');
+      // Another person's Home tab is theirs alone.
+      const other = (await (await fetch(new URL(`/api/state?user=${APPROVER.id}`, withHome.url))).json()) as {
+        home: unknown;
+      };
+      expect(other.home).toBeNull();
+    } finally {
+      await withHome.close();
+      await new Promise<void>((resolve) => {
+        homeBot.close(() => resolve());
+        homeBot.closeAllConnections();
+      });
+    }
+  });
+
   it('takes JSON only, from a loopback Host only', async () => {
     const form = await fetch(new URL('/api/command', consoleServer.url), {
       method: 'POST',

@@ -5,15 +5,16 @@
 //   composer "/promote prod x"  → POST <bot>/slack/events   slash command, form-encoded, v0-signed
 //   button click                → POST <bot>/slack/events   block_actions payload, v0-signed
 //   modal Submit / Cancel       → POST <bot>/slack/events   view_submission / view_closed, v0-signed
+//   the app's Home tab opened   → POST <bot>/slack/events   app_home_opened (Events API, JSON), v0-signed
 //
 // and shows what Slack would show: channel messages and threads from the stand-in, ephemeral messages for
 // the selected user only, the immediate ack of a slash command as an ephemeral "Only visible to you"
-// message, and modals opened with views.open. The page learns about changes through Server-Sent Events
-// (the stand-in's onChange) and re-reads GET /api/state.
+// message, modals opened with views.open, and the Home tab published with views.publish. The page learns
+// about changes through Server-Sent Events (the stand-in's onChange) and re-reads GET /api/state.
 //
 // Two things Slack's client shows are not Slack server state, so they live here and not in the stand-in:
 // the ack replies of slash commands (and "/foo is not a valid command"), and dismissed ephemerals.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -271,8 +272,10 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   /** POSTs a signed request to the bot, as Slack does, within Slack's ack timeout. */
   async function sendToBot(
     body: string,
+    contentType?: 'application/json',
   ): Promise<{ ok: true; status: number; contentType: string; text: string } | { ok: false; error: string }> {
     const signed = signedSlackRequest(signingSecret, body);
+    if (contentType) signed.headers['content-type'] = contentType;
     const eventsUrl = eventsUrlNow();
     if (eventsUrl === undefined) return { ok: false, error: 'dispatch_failed' };
     try {
@@ -295,6 +298,33 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   function addLocalEphemeral(e: Omit<LocalEphemeral, 'message_ts'>): void {
     localEphemerals.push({ ...e, message_ts: localTs() });
     bump();
+  }
+
+  // ── the app's Home tab ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Opening the app's Home tab: Slack sends the Events API's app_home_opened (JSON, v0-signed) and shows
+   * what the bot publishes with views.publish (state().home).
+   */
+  async function openHome(b: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const user = userById(b.user);
+    const body = JSON.stringify({
+      token: 'sandbox-verification-token',
+      team_id: teamId,
+      api_app_id: 'A0SANDBOX',
+      type: 'event_callback',
+      event: {
+        type: 'app_home_opened',
+        user: user.id,
+        channel: `D${user.id.slice(1)}`,
+        tab: 'home',
+        event_ts: localTs(),
+      },
+      event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+    });
+    const sent = await sendToBot(body, 'application/json');
+    return sent.ok ? { ok: true } : { ok: false, error: sent.error };
   }
 
   // ── slash commands ─────────────────────────────────────────────────────────────────────────────
@@ -641,6 +671,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       commands,
       channels: list,
       modal: top ? { id: top.id, view: top.view, errors: viewErrors.get(top.id) ?? {} } : null,
+      home: user ? (slack.homeView(user.id)?.view ?? null) : null,
     };
   }
 
@@ -702,6 +733,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         return json(res, await submitView(body));
       case 'POST /api/view-close':
         return json(res, await closeView(body));
+      case 'POST /api/home':
+        return json(res, await openHome(body));
       case 'POST /api/message': {
         // A plain message typed by a person: Slack stores it (the bot does not listen to messages).
         const user = userById(body.user);

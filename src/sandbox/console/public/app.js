@@ -131,6 +131,8 @@
     acIndex: 0,
     acItems: [],
     scrolledChannel: null,
+    /** 'channel', or 'home' while the app's Home tab is open. */
+    view: 'channel',
   };
 
   const userName = (id) => {
@@ -727,8 +729,9 @@
     const list = $('channel-list');
     const items = s.channels.map((c) => {
       if (ui.lastSeen[c.id] === undefined) ui.lastSeen[c.id] = latestTs(c);
-      if (c.id === ui.channel) ui.lastSeen[c.id] = Math.max(ui.lastSeen[c.id], latestTs(c));
-      const unread = c.id !== ui.channel && latestTs(c) > ui.lastSeen[c.id];
+      const open = c.id === ui.channel && ui.view === 'channel';
+      if (open) ui.lastSeen[c.id] = Math.max(ui.lastSeen[c.id], latestTs(c));
+      const unread = !open && latestTs(c) > ui.lastSeen[c.id];
       return h(
         'li',
         {},
@@ -736,11 +739,11 @@
           'button',
           {
             type: 'button',
-            class: `channel-item${c.id === ui.channel ? ' active' : ''}${unread ? ' unread' : ''}`,
+            class: `channel-item${open ? ' active' : ''}${unread ? ' unread' : ''}`,
             'data-testid': `channel-${c.name}`,
             'data-channel-id': c.id,
             'data-unread': unread ? 'true' : 'false',
-            'aria-current': c.id === ui.channel ? 'page' : null,
+            'aria-current': open ? 'page' : null,
             'aria-label': `${c.name}${unread ? ', unread messages' : ''}`,
           },
           h('span', { class: 'channel-hash', 'aria-hidden': 'true', text: '#' }),
@@ -756,11 +759,42 @@
   }
 
   function renderHeader() {
+    const home = ui.view === 'home';
     const c = currentChannel();
-    $('channel-title-name').textContent = c.name;
-    $('channel-topic').textContent = c.topic;
+    document.querySelector('#channel-title .hash').hidden = home;
+    $('channel-title-name').textContent = home ? `${ui.state.bot.name} · Home` : c.name;
+    $('channel-topic').textContent = home
+      ? 'The app’s Home tab: what every stage runs, what waits and why, freezes, locks and the last promotions'
+      : c.topic;
     $('composer').placeholder = `Message #${c.name}`;
-    document.title = `#${c.name} · ${ui.state.workspace}`;
+    document.title = home ? `Home · ${ui.state.workspace}` : `#${c.name} · ${ui.state.workspace}`;
+    $('app-home').classList.toggle('active', home);
+  }
+
+  /** The Home tab as the bot last published it for this user (views.publish), or a word that it is coming. */
+  function renderHome() {
+    const home = ui.view === 'home';
+    $('home-tab').hidden = !home;
+    $('messages').hidden = home;
+    $('composer-form').hidden = home;
+    if (!home) return;
+    const view = ui.state.home;
+    const key = JSON.stringify([ui.user, view?.hash ?? null, view?.blocks ?? null]);
+    if ($('home-tab').dataset.key === key) return;
+    $('home-tab').dataset.key = key;
+    $('home-tab').replaceChildren(
+      view
+        ? renderBlocks(view.blocks ?? [], { ts: 'home', channel: '', ephemeral: false, disabled: true })
+        : h('p', { class: 'home-empty', text: 'Opening the Home tab… the bot publishes it in a moment.' }),
+    );
+  }
+
+  /** Opens the Home tab: Slack tells the app (app_home_opened), which publishes the view. */
+  function openHome() {
+    ui.view = 'home';
+    ui.thread = null;
+    render();
+    post('/api/home', { user: ui.user }).catch((err) => toast(err.message, 'error'));
   }
 
   function renderSwitcher() {
@@ -847,6 +881,7 @@
     renderSwitcher();
     renderSidebar();
     renderHeader();
+    renderHome();
     renderMessages();
     renderThread();
     renderModal();
@@ -1171,6 +1206,7 @@
 
   function selectChannel(id) {
     if (!ui.state.channels.some((c) => c.id === id)) return;
+    ui.view = 'channel';
     if (ui.channel !== id) ui.thread = null;
     ui.channel = id;
     store.set('channel', id);
@@ -1207,6 +1243,10 @@
     if (actionBtn && !actionBtn.disabled) {
       ev.preventDefault();
       clickButton(actionBtn);
+      return;
+    }
+    if (target.closest('#app-home')) {
+      openHome();
       return;
     }
     const channelBtn = target.closest('.channel-item[data-channel-id]');
@@ -1255,6 +1295,7 @@
     store.set('user', ui.user);
     const u = userInfo(ui.user);
     ui.modalKey = null;
+    if (ui.view === 'home') post('/api/home', { user: ui.user }).catch((err) => toast(err.message, 'error'));
     refresh().then(() => toast(`Now acting as ${u ? `${u.realName || u.name} (${u.role})` : ui.user}`));
   });
 
