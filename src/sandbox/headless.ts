@@ -25,6 +25,7 @@
 //   GitHub's OpenAPI description.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APPROVE_ACTION_ID } from '../domain/approval.js';
+import { PLAN_DETAILS_ACTION_ID } from '../domain/details.js';
 import { lockObjectKey, TERRAFORM_BACKENDS } from '../locks/types.js';
 import { scenarioNamed } from './github-scenarios.js';
 import {
@@ -393,6 +394,26 @@ export async function playStory(
 
   if (plan.drift) await driftStory(plan.drift);
 
+  if (plan.prod === 'succeeded') {
+    // The story's history, as delivery metrics: one prod deployment, nothing failed.
+    seen = (await ephemeralsOf(requester.id)).length;
+    await send('/stats sent by the requester', requester.id, '/stats');
+    await story.reach('/stats shows the four delivery metrics from the story’s history', () =>
+      newEphemeral(
+        requester.id,
+        seen,
+        (e) =>
+          /Delivery metrics/.test(e.text) &&
+          [
+            /Deployment frequency:\* 1 prod deployment/,
+            /Lead time, commit → prod:/,
+            /Change failure rate:\* 0%/,
+            /Time to restore:/,
+          ].every((line) => line.test(shown(e))),
+      ),
+    );
+  }
+
   if (plan.control && plan.prod === 'succeeded') {
     // The freight prod runs is the first it ever ran: there is nothing verified there before it.
     const env = plan.control;
@@ -550,6 +571,31 @@ export async function playStory(
       return c && hasButton(c.blocks, APPROVE_ACTION_ID) ? c : undefined;
     });
     if (!waiting) return;
+    // What prod will change, before anyone approves: the risk in one line, and the resources on demand.
+    await story.reach(
+      'the approval card states the plan’s risk (destroyed or replaced) above the buttons',
+      async () => {
+        const c = await card();
+        return c && /\*Risk:\* (nothing is destroyed or replaced|replaces|destroys)/.test(shown(c))
+          ? c
+          : undefined;
+      },
+    );
+    const detailsSeen = (await ephemeralsOf(approver.id)).length;
+    await story.act('the approver clicks Show resources on the prod card', async () =>
+      consoleApi.click(approver.id, {
+        messageTs: ((await card()) ?? waiting).ts,
+        actionId: PLAN_DETAILS_ACTION_ID,
+        ephemeral: false,
+      }),
+    );
+    await story.reach('the approver sees the plan’s resources by action, only to them', () =>
+      newEphemeral(
+        approver.id,
+        detailsSeen,
+        (e) => /^Plan for prod/.test(e.text) && /`[a-z0-9_]+\.[^`]+`/.test(shown(e)),
+      ),
+    );
     const approve = (user: string, messageTs: string) =>
       consoleApi.click(user, { messageTs, actionId: APPROVE_ACTION_ID, ephemeral: false });
 

@@ -5,9 +5,10 @@
 //
 //   pass        /freight → /promote dev → live card → succeeded with outputs in the thread → the outsider
 //               is refused prod → the approver freezes prod: the requester's /promote prod is refused,
-//               /status and the Home tab show the freeze → /unfreeze → /promote prod → prod gates → [the requester cannot approve, the approver
+//               /status and the Home tab show the freeze → /unfreeze → /promote prod → prod gates → the
+//               approval card's risk line and Show resources → [the requester cannot approve, the approver
 //               approves: TODO(approvals), enabled by "approval": true in pass.json] → apply → succeeded with
-//               outputs → #infra-audit
+//               outputs → /stats → #infra-audit
 //   trivy-fail  dev succeeds; the prod Trivy gate fails → the card shows the findings, #infra-alerts the alert
 //   opa-fail    the policy job fails on Conftest findings → #infra-alerts names the job
 //   stuck-lock  /unlock dev shows the stale lock → Release lock → Slack's confirm dialog → released
@@ -19,6 +20,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { APPROVE_ACTION_ID } from '../../src/domain/approval.js';
+import { PLAN_DETAILS_ACTION_ID } from '../../src/domain/details.js';
 import { REPO_ROOT, SANDBOX_USERS, startSandbox, type Sandbox } from '../../src/sandbox/stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -282,8 +284,13 @@ describe('the full story in the console (scenario pass)', () => {
         const approve = card.getByTestId(`action-${APPROVE_ACTION_ID}`);
         await approve.waitFor({ timeout: RUN_MS });
         await s.shot('prod-awaiting-approval');
+        // What prod will change, before anyone approves: the risk line, and the resources on demand.
+        expect(await card.innerText()).toMatch(/Risk:/);
+        await card.getByTestId(`action-${PLAN_DETAILS_ACTION_ID}`).first().click();
+        await s.ephemeral(/Plan · prod/).waitFor();
+        await s.shot('prod-plan-resources');
         await approve.click(); // the requester, on their own promotion
-        await s.ephemeral(/not allowed to approve|cannot approve|own/i).waitFor();
+        await s.ephemeral(/not allowed to approve|cannot approve|your own/i).waitFor();
         await s.shot('requester-cannot-approve');
         await s.as(approver);
         await card.getByTestId(`action-${APPROVE_ACTION_ID}`).click();
@@ -305,6 +312,18 @@ describe('the full story in the console (scenario pass)', () => {
     },
     RUN_MS + 60_000,
   );
+
+  it('/stats shows the four delivery metrics of the story', async () => {
+    await s.send('/stats');
+    const stats = s.ephemeral(/Delivery metrics/);
+    await stats.waitFor();
+    const text = await stats.innerText();
+    for (const metric of ['Deployment frequency', 'Lead time', 'Change failure rate', 'Time to restore']) {
+      expect(text).toContain(metric);
+    }
+    expect(text).toMatch(/1 prod deployment/);
+    await s.shot('stats');
+  });
 
   it(
     '#infra-alerts stays quiet and #infra-audit shows every command and outcome',
