@@ -161,8 +161,28 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
         freight,
       });
   };
+  /**
+   * The newest state this watch saw of each Promotion. The gateway's list (a cache with a watch of its
+   * own) can trail this watch by a moment: a Pending promotion explained from it alone may not yet know
+   * that the one ahead started running, and would keep saying so until it changes itself.
+   */
+  const seen = new Map<string, PromotionSummary>();
+  const SEEN_MAX = 2_000;
+  const remember = (p: PromotionSummary): void => {
+    seen.delete(p.name);
+    seen.set(p.name, p);
+    if (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value as string);
+  };
+  const fresher = (listed: PromotionSummary): PromotionSummary => {
+    const watched = seen.get(listed.name);
+    if (!watched) return listed;
+    const [a, b] = [Number(watched.resourceVersion), Number(listed.resourceVersion)];
+    return Number.isFinite(a) && Number.isFinite(b) && b > a ? listed : watched;
+  };
+  const stagePromotions = async (stage: string): Promise<PromotionSummary[]> =>
+    (await deps.kargo.listPromotions(stage)).map(fresher);
   const explainPending = async (p: PromotionSummary, cardId: string): Promise<void> => {
-    const { reason, behind } = pendingReason(p, await deps.kargo.listPromotions(p.stage));
+    const { reason, behind } = pendingReason(p, await stagePromotions(p.stage));
     const aheadCard = behind ? await deps.store.cardForPromotion(behind.promotionName) : undefined;
     await deps.cards.record({
       type: 'PromotionWaiting',
@@ -175,6 +195,13 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
       reason,
       ...(behind ? { behind: { ...behind, ...(aheadCard ? { cardId: aheadCard } : {}) } } : {}),
     });
+  };
+  const explainWaitingBehind = async (moved: PromotionSummary): Promise<void> => {
+    for (const other of await stagePromotions(moved.stage)) {
+      if (other.name === moved.name || other.phase !== 'Pending') continue;
+      const cardId = await cardIdOf(other, deps.store);
+      if (await deps.store.exists(cardId)) await explainPending(other, cardId);
+    }
   };
   const deleted = async (p: PromotionSummary): Promise<void> => {
     if (p.phase && isTerminalPhase(p.phase)) return;
@@ -200,6 +227,10 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
     await deps.cards.recordAll(events);
     await describeFreight(p, cardId);
     if (p.phase === 'Pending') await explainPending(p, cardId);
+    else if (p.phase === 'Running' || (p.phase && isTerminalPhase(p.phase) && !fromResync)) {
+      // The queue of the stage moved: what the Pending ones wait behind may have changed.
+      await explainWaitingBehind(p);
+    }
     if (!deps.runs || (p.phase && isTerminalPhase(p.phase) && fromResync)) return;
     const linked = events.find((e) => e.type === 'RunLinked');
     if (linked && linked.type === 'RunLinked') await deps.runs.track(linked.runId, cardId);
@@ -214,8 +245,15 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
     chain = chain.then(fn).catch((err: unknown) => deps.logger.error({ err }, 'kargo sync failed'));
   };
   return deps.kargo.watchPromotions((event: WatchEvent<PromotionSummary>) => {
-    if (event.type === 'RESYNC') for (const p of event.objects) enqueue(() => sync(p, true));
-    else if (event.type === 'DELETED') enqueue(() => deleted(event.object));
-    else enqueue(() => sync(event.object, false));
+    if (event.type === 'RESYNC') {
+      for (const p of event.objects) remember(p);
+      for (const p of event.objects) enqueue(() => sync(p, true));
+    } else if (event.type === 'DELETED') {
+      seen.delete(event.object.name);
+      enqueue(() => deleted(event.object));
+    } else {
+      remember(event.object);
+      enqueue(() => sync(event.object, false));
+    }
   });
 }
