@@ -126,6 +126,12 @@ build_kargo() {
   local project_root src scratch
   project_root=$(cd "$tools_dir/.." && pwd)
   src=${KARGO_SRC_DIR:-$project_root/../shared/vendor/kargo-src}
+  # Built before (at this version) with its chart files copied: the source is not needed again.
+  if up_to_date kargo-controlplane "$KARGO_VERSION" "$bin_dir/kargo-controlplane" &&
+    [[ -f "$cache_root/kargo-crds/kargo.akuity.io_clusterconfigs.yaml" && -d "$cache_root/kargo-crds/kubernetes-webhooks-server" ]]; then
+    log "kargo-controlplane $KARGO_VERSION: cached"
+    return 0
+  fi
   if [[ ! -f "$src/api/go.mod" ]]; then
     log "kargo: vendored Kargo source not found at $src (set KARGO_SRC_DIR); cannot build kargo-controlplane"
     return 1
