@@ -9,6 +9,8 @@
 //   - /promote prod by the only person who could approve it is refused up front (four-eyes would wedge it).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { encodeUlid } from '../../src/kargo/promotion-name.js';
 import { APP_ID, INSTALLATION_ID, appKeys } from '../github/helpers.js';
 import {
   FRESH_FREIGHT,
@@ -96,7 +98,8 @@ describeWithEnvtest('promotions that cannot be duplicated or wedged', (env) => {
         apiVersion: 'kargo.akuity.io/v1alpha1',
         kind: 'Promotion',
         metadata: {
-          name: `dev.01kautopromotion0000000000.${name.slice(0, 7)}`,
+          // As Kargo names it: the stage, a ULID of now (so name order is creation order), the freight.
+          name: `dev.${encodeUlid(Date.now(), randomBytes(10)).toLowerCase()}.${name.slice(0, 7)}`,
           namespace: PROJECT_NAMESPACE,
         },
         spec: { stage: 'dev', freight: name, steps: template.spec.steps },
@@ -130,7 +133,13 @@ describeWithEnvtest('promotions that cannot be duplicated or wedged', (env) => {
               textOf(m).includes('ancient-rancor') && textOf(m).includes(`behind ${older!.metadata.name}`),
           ),
       'the card saying what it waits behind',
-    );
+      20_000,
+    ).catch((error: unknown) => {
+      const rancor = h.cardMessages().filter((m) => textOf(m).includes('ancient-rancor'));
+      throw new Error(
+        `${String(error)}; the ancient-rancor cards say: ${JSON.stringify(rancor.map(textOf))}`,
+      );
+    });
   });
 
   it('/cancel: someone else is refused; the requester aborts through Kargo’s annotation and the card says who and why', async () => {
