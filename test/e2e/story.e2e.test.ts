@@ -8,9 +8,10 @@
 //               /status and the Home tab show the freeze → /unfreeze → /promote prod → prod gates → the
 //               approval card's risk line and Show resources → [the requester cannot approve, the approver
 //               approves: TODO(approvals), enabled by "approval": true in pass.json] → apply → succeeded with
-//               outputs → /stats → #infra-audit
+//               outputs → /stats → /rollback prod (nothing earlier) → #infra-audit
 //   trivy-fail  dev succeeds; the prod Trivy gate fails → the card shows the findings, #infra-alerts the alert
 //   opa-fail    the policy job fails on Conftest findings → #infra-alerts names the job
+//   drift       the scheduled drift check finds drift in dev → one drift card in #infra-alerts → /drift dev
 //   stuck-lock  /unlock dev shows the stale lock → Release lock → Slack's confirm dialog → released
 //
 // Each scenario gets its own sandbox (fresh Redis, Kargo and GitHub). Screenshots of every step:
@@ -325,6 +326,14 @@ describe('the full story in the console (scenario pass)', () => {
     await s.shot('stats');
   });
 
+  it('/rollback prod: prod never ran anything before this freight, so nothing is rolled back', async () => {
+    await s.send('/rollback prod');
+    await s
+      .ephemeral(/Nothing was rolled back: prod has no earlier freight that was verified there/)
+      .waitFor();
+    await s.shot('rollback-nothing-earlier');
+  });
+
   it(
     '#infra-alerts stays quiet and #infra-audit shows every command and outcome',
     async () => {
@@ -428,6 +437,34 @@ describe('a failing policy gate (scenario opa-fail)', () => {
       await alert.waitFor({ timeout: 30_000 });
       await expect(alert.innerText()).resolves.toContain('policy (OPA + Conftest)');
       await s.shot('alert');
+      expect(s.pageErrors).toEqual([]);
+    },
+    RUN_MS + 30_000,
+  );
+});
+
+// ── drift: the scheduled drift check finds drift in dev ──────────────────────────────────────────
+
+describe('drift found by the scheduled check (scenario drift)', () => {
+  const s = new Story('drift');
+
+  beforeAll(() => s.start(), 120_000);
+  afterAll(() => s.stop(), 60_000);
+
+  it(
+    'one drift card in #infra-alerts names what drifted, and /drift dev shows the newest check',
+    async () => {
+      await s.open('infra-alerts');
+      const card = s.messages().filter({ hasText: 'Drift in dev' });
+      await card.first().waitFor({ timeout: RUN_MS });
+      expect(await card.count()).toBe(1);
+      expect(await card.innerText()).toContain('aws_security_group.eks_nodes');
+      await s.shot('drift-card');
+      await s.open('infra-deployments');
+      await s.send('/drift dev');
+      const answer = s.ephemeral(/aws_security_group\.eks_nodes/);
+      await answer.waitFor();
+      await s.shot('drift-command');
       expect(s.pageErrors).toEqual([]);
     },
     RUN_MS + 30_000,
