@@ -12,6 +12,9 @@ export function freightLabel(freight: { name: string; alias?: string }): string 
   return freight.alias ? `${short} (${freight.alias})` : short;
 }
 
+/** How a freight is named in one word: its alias, else its short name (`f5f87aa`). */
+export const freightWordOf = (name: string, alias: string | undefined): string => alias ?? shortSha(name);
+
 /** The first line of a commit message, trimmed. */
 export function commitSubject(message: string | undefined): string | undefined {
   const subject = message?.split(/\r?\n/, 1)[0]?.trim();

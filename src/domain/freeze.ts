@@ -4,6 +4,7 @@
 // /rollback and pauses Kargo's auto-promotion of the stage while one lasts.
 import { escapeMrkdwn, truncate } from './blockkit.js';
 import { formatDuration, parseGoDuration } from './duration.js';
+import { utcTime } from './format.js';
 import type { Actor, Environment } from './types.js';
 
 /** How long a freeze lasts when no end is given: it still ends by itself, never silently forever. */
@@ -81,7 +82,7 @@ export function freezeUntil(end: FreezeEnd, now: Date): { until: Date } | { prob
 export const isFrozen = (freeze: Freeze | undefined, now: Date): freeze is Freeze =>
   freeze !== undefined && Date.parse(freeze.until) > now.getTime();
 
-const hhmm = (iso: string): string => `${iso.slice(11, 16)} UTC`;
+const hhmm = (iso: string): string => utcTime(iso) ?? iso;
 const day = (iso: string): string => iso.slice(0, 10);
 
 /** When it ends, for people: "18:00 UTC (in 2h)", or with the date when not today. */

@@ -17,6 +17,7 @@ import {
   type Block,
   type SlackMessage,
 } from './blockkit.js';
+import { utcTime } from './format.js';
 import { elapsed } from './render-parts.js';
 import { freezeLine, type Freeze } from './freeze.js';
 import type { AutoPromotionHold, Environment, PromotionPhase } from './types.js';
@@ -71,7 +72,7 @@ const PHASE_EMOJI: Readonly<Record<PromotionPhase, string>> = {
 };
 
 const code = (text: string): string => `\`${escapeMrkdwn(truncate(text, 60)).replace(/`/g, "'")}\``;
-const hhmm = (iso: string | undefined): string => (iso ? `${iso.slice(11, 16)} UTC` : '');
+const hhmm = (iso: string | undefined): string => (iso ? (utcTime(iso) ?? '') : '');
 const link = (url: string | undefined, label: string): string =>
   url ? `<${escapeMrkdwn(url)}|${label}>` : label;
 

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { sectionBlock } from '../domain/blockkit.js';
 import { buildFreightView, renderFreightView } from '../domain/freight-view.js';
+import { freightWordOf } from '../domain/format.js';
 import { freezeLine } from '../domain/freeze.js';
 import { holdLine } from '../domain/status.js';
 import { ENVIRONMENTS, type Environment } from '../domain/types.js';
@@ -34,9 +35,9 @@ export async function processFreight(job: FreightJob, deps: FreightDeps): Promis
     if (freeze) notices.push(freezeLine(freeze, now));
     const stage = stages.find((s) => s.name === deps.stages?.[environment]);
     for (const hold of stage?.autoPromotionHolds ?? []) {
-      const held = freight.find((f) => f.name === hold.freightName);
+      const alias = freight.find((f) => f.name === hold.freightName)?.alias;
       notices.push(
-        holdLine(environment, stage!.name, { ...hold, freight: held?.alias ?? hold.freightName.slice(0, 7) }),
+        holdLine(environment, stage!.name, { ...hold, freight: freightWordOf(hold.freightName, alias) }),
       );
     }
   }

@@ -181,8 +181,12 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
   };
   const stagePromotions = async (stage: string): Promise<PromotionSummary[]> =>
     (await deps.kargo.listPromotions(stage)).map(fresher);
-  const explainPending = async (p: PromotionSummary, cardId: string): Promise<void> => {
-    const { reason, behind } = pendingReason(p, await stagePromotions(p.stage));
+  const explainPending = async (
+    p: PromotionSummary,
+    cardId: string,
+    promotions?: readonly PromotionSummary[],
+  ): Promise<void> => {
+    const { reason, behind } = pendingReason(p, promotions ?? (await stagePromotions(p.stage)));
     const aheadCard = behind ? await deps.store.cardForPromotion(behind.promotionName) : undefined;
     await deps.cards.record({
       type: 'PromotionWaiting',
@@ -197,10 +201,11 @@ export function startKargoSync(deps: KargoSyncDeps): WatchHandle {
     });
   };
   const explainWaitingBehind = async (moved: PromotionSummary): Promise<void> => {
-    for (const other of await stagePromotions(moved.stage)) {
+    const promotions = await stagePromotions(moved.stage);
+    for (const other of promotions) {
       if (other.name === moved.name || other.phase !== 'Pending') continue;
       const cardId = await cardIdOf(other, deps.store);
-      if (await deps.store.exists(cardId)) await explainPending(other, cardId);
+      if (await deps.store.exists(cardId)) await explainPending(other, cardId, promotions);
     }
   };
   const deleted = async (p: PromotionSummary): Promise<void> => {

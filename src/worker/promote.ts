@@ -17,7 +17,7 @@ import { commandAudit } from '../domain/audit-records.js';
 import type { AuditOutcome } from '../domain/audit.js';
 import { ChatOpsError, ErrorCode } from '../domain/errors.js';
 import type { CardEvent } from '../domain/events.js';
-import { freightLabel } from '../domain/format.js';
+import { freightLabel, freightWordOf } from '../domain/format.js';
 import {
   isTerminalPhase,
   type FreightSummary,
@@ -161,8 +161,7 @@ async function justPromoted(
 async function currentFreightWord(stage: StageSummary, kargo: KargoGateway): Promise<string | undefined> {
   const name = Object.values(stage.currentFreight)[0];
   if (!name) return undefined;
-  const freight = await kargo.findFreight(name);
-  return freight?.alias ?? name.slice(0, 7);
+  return freightWordOf(name, (await kargo.findFreight(name))?.alias);
 }
 
 export async function processPromote(job: PromoteJob, deps: PromoteDeps): Promise<PromoteOutcome> {

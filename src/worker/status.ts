@@ -14,6 +14,7 @@ import {
   type PromotionSummary,
 } from '../domain/types.js';
 import { isFreightAvailable } from '../domain/availability.js';
+import { freightWordOf } from '../domain/format.js';
 import type { CardStore } from '../cards/store.js';
 import { ANNOTATION_REQUESTED_BY, type KargoGateway } from '../kargo/gateway.js';
 import type { LockInspection } from '../locks/service.js';
@@ -49,24 +50,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-const word = (freight: FreightSummary | undefined, name: string): string =>
-  freight?.alias ?? name.slice(0, 7);
-
 function byWhom(p: PromotionSummary): string {
   const requested = p.annotations[ANNOTATION_REQUESTED_BY];
   if (requested?.startsWith('slack:')) return `<@${requested.slice('slack:'.length)}>`;
   return p.annotations['kargo.akuity.io/create-actor'] ? 'Kargo UI or CLI' : 'Kargo auto-promotion';
 }
 
-async function stageStatus(environment: Environment, deps: StatusDeps, now: Date): Promise<StageStatus> {
+async function stageStatus(
+  environment: Environment,
+  freight: readonly FreightSummary[],
+  deps: StatusDeps,
+  now: Date,
+): Promise<StageStatus> {
   const stageName = deps.stages[environment];
-  const [stage, promotions, freight, freeze] = await Promise.all([
+  const [stage, promotions, freeze] = await Promise.all([
     deps.kargo.getStage(stageName),
     deps.kargo.listPromotions(stageName),
-    deps.kargo.listFreight(),
     deps.freezes.active(environment, now),
   ]);
   const byName = new Map(freight.map((f) => [f.name, f]));
+  const word = (name: string): string => freightWordOf(name, byName.get(name)?.alias);
   const toStatus = async (p: PromotionSummary): Promise<StatusPromotion> => {
     const cardId = await deps.store.cardForPromotion(p.name);
     const card = cardId ? await deps.store.load(cardId) : undefined;
@@ -81,7 +84,7 @@ async function stageStatus(environment: Environment, deps: StatusDeps, now: Date
             : undefined;
     return {
       name: p.name,
-      freight: word(byName.get(p.freight), p.freight),
+      freight: word(p.freight),
       ...(p.phase ? { phase: p.phase } : {}),
       by: byWhom(p),
       ...(p.createdAt ? { createdAt: p.createdAt } : {}),
@@ -118,7 +121,7 @@ async function stageStatus(environment: Environment, deps: StatusDeps, now: Date
   return {
     environment,
     stage: stageName,
-    ...(currentName ? { current: { freight: word(current, currentName), ...(since ? { since } : {}) } } : {}),
+    ...(currentName ? { current: { freight: word(currentName), ...(since ? { since } : {}) } } : {}),
     ...(stage?.health ? { health: stage.health } : {}),
     active: await Promise.all(active.map(toStatus)),
     recent: await Promise.all(finished.map(toStatus)),
@@ -126,19 +129,20 @@ async function stageStatus(environment: Environment, deps: StatusDeps, now: Date
     ...(freeze ? { freeze } : {}),
     holds: (stage?.autoPromotionHolds ?? []).map((hold) => ({
       ...hold,
-      freight: word(byName.get(hold.freightName), hold.freightName),
+      freight: word(hold.freightName),
     })),
     ...(stage?.autoPromotionEnabled !== undefined ? { autoPromotion: stage.autoPromotionEnabled } : {}),
-    ...(candidate && candidate.name !== currentName ? { candidate: word(candidate, candidate.name) } : {}),
+    ...(candidate && candidate.name !== currentName ? { candidate: word(candidate.name) } : {}),
   };
 }
 
 export async function processStatus(job: StatusJob, deps: StatusDeps): Promise<void> {
   const now = (deps.now ?? (() => new Date()))();
-  const [stages, queued] = await Promise.all([
-    Promise.all(ENVIRONMENTS.map((environment) => stageStatus(environment, deps, now))),
-    deps.queued(),
-  ]);
+  // One freight list for both stages (what they run, their candidates, the freight of their promotions).
+  const [freight, queued] = await Promise.all([deps.kargo.listFreight(), deps.queued()]);
+  const stages = await Promise.all(
+    ENVIRONMENTS.map((environment) => stageStatus(environment, freight, deps, now)),
+  );
   const message = renderStatus({ stages, queued, at: now.toISOString() });
   const blocks = message.blocks as KnownBlock[];
   if (job.reply) {
