@@ -24,7 +24,7 @@ import { stringify as toYaml } from 'yaml';
 import { cardIdForRequest } from '../../src/domain/card.js';
 import { SlackStandIn } from '../../src/sandbox/slack-standin.js';
 import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
-import { fakeSha, freightObject, keyOf } from '../support/bot-harness.js';
+import { fakeSha, freightObject, keyOf, kargo } from '../support/bot-harness.js';
 import { PROJECT_NAMESPACE, describeWithEnvtest, repoRoot, type Envtest } from '../support/envtest.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
 import { spawnWeb, spawnWorker, type WebProcess } from '../support/web-process.js';
@@ -34,12 +34,6 @@ const CHANNELS = { deployments: 'C0DEPLOYS', alerts: 'C0ALERTS', audit: 'C0AUDIT
 const PREFIX = 'faults';
 /** Commands per fault; five faults make a few hundred distinct commands in all. */
 const BATCH = 60;
-const kargo = (plural: string) => ({
-  group: 'kargo.akuity.io',
-  version: 'v1alpha1',
-  namespace: PROJECT_NAMESPACE,
-  plural,
-});
 
 interface Command {
   fault: string;

@@ -20,15 +20,12 @@ import {
   startHarness,
   type Harness,
   type PromotionObject,
+  kargo,
 } from '../support/bot-harness.js';
 import { PROJECT_NAMESPACE, describeWithEnvtest } from '../support/envtest.js';
 
-const kargo = (plural: string) => ({
-  group: 'kargo.akuity.io',
-  version: 'v1alpha1',
-  namespace: PROJECT_NAMESPACE,
-  plural,
-});
+const ORIGIN = { kind: 'Warehouse', name: 'gitops-infra' };
+const ORIGIN_KEY = 'Warehouse/gitops-infra';
 
 const ORIGINAL_POLICIES = [
   { stageSelector: { name: 'dev' }, autoPromotionEnabled: true },
@@ -39,6 +36,16 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
   let h: Harness;
   let admin: CustomObjectsApi;
 
+  /** Plays Kargo's controller on the dev Stage's status (its freight history, its holds). */
+  const patchDevStatus = (status: Record<string, unknown>) =>
+    admin.patchNamespacedCustomObjectStatus(
+      { ...kargo('stages'), name: 'dev', body: { status } },
+      mergePatch,
+    );
+  const historyEntry = (id: string, freight: string) => ({
+    id,
+    items: { [ORIGIN_KEY]: { name: freight, origin: ORIGIN } },
+  });
   const policies = async (): Promise<unknown[]> =>
     (
       (await admin.getNamespacedCustomObject({ ...kargo('projectconfigs'), name: PROJECT_NAMESPACE })) as {
@@ -224,37 +231,12 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
   describe('/rollback', () => {
     it('promotes the freight verified in the stage before the current one, and the card says so', async () => {
       // Kargo's part: dev ran frozen-tauntaun (verified there), then brave-wampa, which it runs now.
-      await admin.patchNamespacedCustomObjectStatus(
-        {
-          ...kargo('stages'),
-          name: 'dev',
-          body: {
-            status: {
-              freightHistory: [
-                {
-                  id: 'collection-2',
-                  items: {
-                    'Warehouse/gitops-infra': {
-                      name: FRESH_FREIGHT,
-                      origin: { kind: 'Warehouse', name: 'gitops-infra' },
-                    },
-                  },
-                },
-                {
-                  id: 'collection-1',
-                  items: {
-                    'Warehouse/gitops-infra': {
-                      name: VERIFIED_FREIGHT,
-                      origin: { kind: 'Warehouse', name: 'gitops-infra' },
-                    },
-                  },
-                },
-              ],
-            },
-          },
-        },
-        mergePatch,
-      );
+      await patchDevStatus({
+        freightHistory: [
+          historyEntry('collection-2', FRESH_FREIGHT),
+          historyEntry('collection-1', VERIFIED_FREIGHT),
+        ],
+      });
       await h.send('/rollback', 'dev', 'U0BOB');
       await answer('U0BOB', /Kargo promotion \*[^*]+\* created: .*frozen-tauntaun/);
       expect(await promotionsOf(VERIFIED_FREIGHT)).toHaveLength(1);
@@ -269,34 +251,21 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
 
     it("shows Kargo's auto-promotion hold in /status and /freight, with how to release it", async () => {
       // Kargo's part after the rollback: dev runs frozen-tauntaun, and auto-promotion is held on it.
-      const origin = { kind: 'Warehouse', name: 'gitops-infra' };
-      await admin.patchNamespacedCustomObjectStatus(
-        {
-          ...kargo('stages'),
-          name: 'dev',
-          body: {
-            status: {
-              freightHistory: [
-                {
-                  id: 'collection-3',
-                  items: { 'Warehouse/gitops-infra': { name: VERIFIED_FREIGHT, origin } },
-                },
-                { id: 'collection-2', items: { 'Warehouse/gitops-infra': { name: FRESH_FREIGHT, origin } } },
-              ],
-              autoPromotionHolds: {
-                'Warehouse/gitops-infra': {
-                  freightName: VERIFIED_FREIGHT,
-                  origin,
-                  actor: 'admin',
-                  promotionName: 'dev.01kbz0000000000000000000.f9d6791',
-                  createdAt: '2026-12-07T06:00:00Z',
-                },
-              },
-            },
+      await patchDevStatus({
+        freightHistory: [
+          historyEntry('collection-3', VERIFIED_FREIGHT),
+          historyEntry('collection-2', FRESH_FREIGHT),
+        ],
+        autoPromotionHolds: {
+          [ORIGIN_KEY]: {
+            freightName: VERIFIED_FREIGHT,
+            origin: ORIGIN,
+            actor: 'admin',
+            promotionName: 'dev.01kbz0000000000000000000.f9d6791',
+            createdAt: '2026-12-07T06:00:00Z',
           },
         },
-        mergePatch,
-      );
+      });
       const held = /Auto-promotion of dev is held\* since admin promoted `frozen-tauntaun`/;
       await eventually(async () => {
         await h.send('/status', '', 'U0BOB');

@@ -22,15 +22,9 @@ import {
   textOf,
   type Harness,
   type PromotionObject,
+  kargo,
 } from '../support/bot-harness.js';
 import { PROJECT_NAMESPACE, describeWithEnvtest } from '../support/envtest.js';
-
-const kargo = (plural: string) => ({
-  group: 'kargo.akuity.io',
-  version: 'v1alpha1',
-  namespace: PROJECT_NAMESPACE,
-  plural,
-});
 
 describeWithEnvtest('promotions that cannot be duplicated or wedged', (env) => {
   let h: Harness;

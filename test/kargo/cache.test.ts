@@ -8,15 +8,9 @@ import { CachedKargoGateway } from '../../src/kargo/cache.js';
 import { isFreightAvailable } from '../../src/domain/availability.js';
 import { checkFreight } from '../../src/worker/promote.js';
 import { KubernetesKargoGateway } from '../../src/kargo/client.js';
-import { fakeSha, freightObject, mergePatch } from '../support/bot-harness.js';
+import { fakeSha, freightObject, mergePatch, kargo } from '../support/bot-harness.js';
 import { PROJECT_NAMESPACE, describeWithEnvtest, repoRoot } from '../support/envtest.js';
 
-const kargo = (plural: string) => ({
-  group: 'kargo.akuity.io',
-  version: 'v1alpha1',
-  namespace: PROJECT_NAMESPACE,
-  plural,
-});
 const FREIGHT = 300;
 
 describeWithEnvtest('the Kargo informer cache', (env) => {

@@ -107,10 +107,12 @@ export function freightObject(name: string, alias: string, discoveredAt: string,
   };
 }
 
+/** A Kargo resource of the project's namespace, as CustomObjectsApi takes it: `kargo('promotions')`. */
+export const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
+
 /** Seeds this repository's own Warehouse and Stages plus two Freight: one verified in dev, one fresh. */
 export async function seedKargo(envtest: Envtest): Promise<void> {
   const admin = envtest.adminKubeConfig.makeApiClient(CustomObjectsApi);
-  const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
   await envtest.apply(path.join(repoRoot, 'kargo', 'warehouse.yaml'));
   await envtest.apply(path.join(repoRoot, 'kargo', 'stages.yaml'));
   const freight = freightObject;
@@ -141,7 +143,6 @@ export async function seedKargo(envtest: Envtest): Promise<void> {
 export async function startHarness(envtest: Envtest, options: HarnessOptions): Promise<Harness> {
   const prefix = `it-${randomBytes(4).toString('hex')}`;
   const admin = envtest.adminKubeConfig.makeApiClient(CustomObjectsApi);
-  const kargo = (plural: string) => ({ group: GROUP, version: VERSION, namespace: NS, plural });
   const slack = await SlackStandIn.start({ rateLimits: false });
   const redis = new Redis(REDIS_URL);
   const audit = new AuditLog({ connection: redis, prefix });

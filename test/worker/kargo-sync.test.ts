@@ -25,6 +25,23 @@ const promotion = (name: string, createdAt: string, resourceVersion: string): Pr
   resourceVersion,
 });
 
+/**
+ * The sync on a gateway whose list is `listed`, whatever the watch says since; `emit` plays the watch.
+ */
+function startSync(store: CardStore, cards: CardService, listed: readonly PromotionSummary[]) {
+  let onEvent: (event: WatchEvent<PromotionSummary>) => void = () => {};
+  const kargo = {
+    listPromotions: async () => listed,
+    findFreight: async () => undefined,
+    watchPromotions: (handler: typeof onEvent) => {
+      onEvent = handler;
+      return { stop: async () => {} };
+    },
+  } as unknown as KargoGateway;
+  const handle = startKargoSync({ kargo, cards, store, logger: pino({ level: 'silent' }) });
+  return { emit: (event: WatchEvent<PromotionSummary>) => onEvent(event), handle };
+}
+
 describe('kargo-sync: why a Pending promotion waits', () => {
   let redis: Redis;
   const prefix = `test-kargo-sync-${randomBytes(4).toString('hex')}`;
@@ -46,16 +63,7 @@ describe('kargo-sync: why a Pending promotion waits', () => {
     const newer = promotion('dev.01knewer00000000000000000.bbbbbbb', '2026-12-07T10:00:05Z', '101');
     // The list the sync reads: both promotions as first seen, before either has a phase.
     const listed = [older, newer];
-    let emit: (event: WatchEvent<PromotionSummary>) => void = () => {};
-    const kargo = {
-      listPromotions: async () => listed,
-      findFreight: async () => undefined,
-      watchPromotions: (onEvent: (event: WatchEvent<PromotionSummary>) => void) => {
-        emit = onEvent;
-        return { stop: async () => {} };
-      },
-    } as unknown as KargoGateway;
-    const handle = startKargoSync({ kargo, cards, store, logger: pino({ level: 'silent' }) });
+    const { emit, handle } = startSync(store, cards, listed);
     try {
       emit({ type: 'RESYNC', objects: [older, newer] });
       // Kargo starts the older one, then marks the newer Pending; the list still shows neither change.
@@ -84,16 +92,7 @@ describe('kargo-sync: why a Pending promotion waits', () => {
     const cards = new CardService(store, { append: async () => undefined }, { publishCard: async () => {} });
     const older = promotion('dev.01kolder00000000000000000.ccccccc', '2026-12-07T10:00:00Z', '200');
     const newer = promotion('dev.01knewer00000000000000000.ddddddd', '2026-12-07T10:00:05Z', '201');
-    let emit: (event: WatchEvent<PromotionSummary>) => void = () => {};
-    const kargo = {
-      listPromotions: async () => [older, { ...newer, phase: 'Pending' as const }],
-      findFreight: async () => undefined,
-      watchPromotions: (onEvent: (event: WatchEvent<PromotionSummary>) => void) => {
-        emit = onEvent;
-        return { stop: async () => {} };
-      },
-    } as unknown as KargoGateway;
-    const handle = startKargoSync({ kargo, cards, store, logger: pino({ level: 'silent' }) });
+    const { emit, handle } = startSync(store, cards, [older, { ...newer, phase: 'Pending' }]);
     try {
       // The newer one is Pending first, while the older one has not started: it waits in the queue.
       emit({ type: 'RESYNC', objects: [older] });
