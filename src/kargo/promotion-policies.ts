@@ -49,12 +49,17 @@ export function pausedPolicies(
   return [{ stage, autoPromotionEnabled: false }, ...policies];
 }
 
-/** The policies without the pause `pausedPolicies` put first; undefined when it is not there. */
+/**
+ * The policies without the pause `pausedPolicies` put first; undefined when it is not there. The pause is
+ * looked for past the head of the list too: someone may have put a policy of their own in front of it
+ * while the freeze lasted, and theirs stays. It is the first freeze-shaped policy for the stage: when the
+ * pause went in, auto-promotion was enabled, so no freeze-shaped policy for the stage came before it.
+ */
 export function resumedPolicies(
   policies: readonly PromotionPolicy[],
   stage: string,
 ): PromotionPolicy[] | undefined {
-  const first = policies[0];
-  if (!first || !isFreezePolicy(first, stage)) return undefined;
-  return policies.slice(1);
+  const index = policies.findIndex((policy) => isFreezePolicy(policy, stage));
+  if (index < 0) return undefined;
+  return [...policies.slice(0, index), ...policies.slice(index + 1)];
 }

@@ -36,6 +36,16 @@ describe('promotion policies', () => {
     expect(resumedPolicies(paused, 'dev')).toEqual(project);
   });
 
+  it('resumes even when someone put a policy of their own in front of the pause, and keeps theirs', () => {
+    const paused = pausedPolicies(project, 'dev')!;
+    const theirs: PromotionPolicy = { stageSelector: { name: 'glob:pr-*' }, autoPromotionEnabled: false };
+    expect(resumedPolicies([theirs, ...paused], 'dev')).toEqual([theirs, ...project]);
+    // Only the pause goes, not a freeze-shaped policy the project kept further down.
+    const projectWithOwn: PromotionPolicy[] = [...project, { stage: 'dev', autoPromotionEnabled: false }];
+    const pausedOwn = pausedPolicies(projectWithOwn, 'dev')!;
+    expect(resumedPolicies([theirs, ...pausedOwn], 'dev')).toEqual([theirs, ...projectWithOwn]);
+  });
+
   it('changes nothing where nothing auto-promotes, or nothing was paused', () => {
     expect(pausedPolicies(project, 'prod')).toBeUndefined();
     expect(pausedPolicies([], 'dev')).toBeUndefined();
