@@ -5,7 +5,7 @@
 //   🧊 prod is frozen until 18:00 UTC (in 2h) by @olivia: payments release.         a freeze, first
 //   *prod* · runs `frozen-tauntaun` (f5f87aa) since 10:14 UTC · Healthy
 //   ⏳ `brave-wampa` Running — step 2 of 3 · <card>                               what runs or waits, and why
-//   ✋ Auto-promotion held since @alice promoted `old-yoda`: /promote prod <newest>  Kargo 1.11's hold
+//   ✋ Auto-promotion held since @alice promoted `old-yoda`  [Release hold]          Kargo 1.11's hold
 //   🔓 Terraform state: not locked · Queue: 0 waiting
 //   Last: ✅ `frozen-tauntaun` 12m ago by @alice in 4m · ❌ …                       the last promotions
 import {
@@ -18,6 +18,7 @@ import {
   type SlackMessage,
 } from './blockkit.js';
 import { utcTime } from './format.js';
+import { releaseHoldButton } from './hold-release.js';
 import { elapsed } from './render-parts.js';
 import { freezeLine, type Freeze } from './freeze.js';
 import type { AutoPromotionHold, Environment, PromotionPhase } from './types.js';
@@ -51,8 +52,11 @@ export interface StageStatus {
   freeze?: Freeze;
   holds: Array<AutoPromotionHold & { freight: string }>;
   autoPromotion?: boolean;
-  /** The newest freight the stage would take (what releasing a hold promotes). */
-  candidate?: string;
+  /**
+   * The newest freight the stage would take (what releasing a hold promotes): `word` to show, `ref` as
+   * /promote takes it (its alias, else its full name — a short name is no freight reference).
+   */
+  candidate?: { word: string; ref: string };
 }
 
 export interface StatusSnapshot {
@@ -138,13 +142,16 @@ function stageBlocks(stage: StageStatus, now: Date): Block[] {
   );
   for (const hold of stage.holds) {
     const text = holdLine(stage.environment, stage.stage, hold);
-    blocks.push(
-      sectionBlock(
-        stage.candidate
-          ? `${text}\nRelease it by promoting the newest freight: \`/promote ${stage.environment} ${stage.candidate}\`.`
-          : text,
+    if (!stage.candidate) {
+      blocks.push(sectionBlock(text));
+      continue;
+    }
+    blocks.push({
+      ...sectionBlock(
+        `${text}\nRelease it by promoting the newest freight, ${code(stage.candidate.word)}: the button, or \`/promote ${stage.environment} ${stage.candidate.ref}\`.`,
       ),
-    );
+      accessory: releaseHoldButton({ environment: stage.environment, freight: stage.candidate.ref }),
+    });
   }
   const recent = stage.recent.slice(0, 5).map(recentPiece);
   blocks.push(

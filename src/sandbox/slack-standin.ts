@@ -1022,8 +1022,29 @@ export class SlackStandIn {
   }
 
   private requireChannel(channel: unknown): ChannelState {
-    const state = typeof channel === 'string' ? this.findChannel(channel) : undefined;
+    const state =
+      typeof channel === 'string' ? (this.findChannel(channel) ?? this.directMessage(channel)) : undefined;
     if (!state) throw new SlackApiError('channel_not_found');
+    return state;
+  }
+
+  /**
+   * Slack: a bot token posting with a user's id as `channel` writes to the app's direct-message channel
+   * with that user (its Messages tab), opening it if needed; the answer names the `D…` channel.
+   */
+  private directMessage(userId: string): ChannelState | undefined {
+    const user = this.users.get(userId);
+    if (!user || user.isBot || user.deleted) return undefined;
+    const id = `D${userId.slice(1)}`;
+    let state = this.channels.get(id);
+    if (!state) {
+      state = {
+        info: { id, name: `dm-${user.name}`, isPrivate: true, members: [userId] },
+        timeline: [],
+        byTs: new Map(),
+      };
+      this.channels.set(id, state);
+    }
     return state;
   }
 

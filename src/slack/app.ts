@@ -10,6 +10,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics.js';
 import { REJECT_ACTION_ID } from '../domain/approval.js';
+import {
+  RELEASE_HOLD_ACTION_ID,
+  parseReleaseHoldValue,
+  releaseHoldCommandText,
+} from '../domain/hold-release.js';
 import { REJECT_REASON_CALLBACK_ID, type SlackModalView } from '../domain/render-approval.js';
 import { handleBlockAction, type BlockActionPayload } from './actions.js';
 import { SLASH_COMMANDS } from '../domain/commands.js';
@@ -147,8 +152,45 @@ function registerListeners(app: App, options: SlackAppOptions): void {
     if ('errors' in result) await ack({ response_action: 'errors', errors: result.errors });
     else await ack();
   });
+  // "Release hold" (domain/hold-release.ts) is `/promote <environment> <freight>` typed by the clicker:
+  // the slash-command handler decides and enqueues, and its answer goes back to the clicker — through the
+  // click's response_url, or from the Home tab (which has none) as a direct message.
+  app.action(RELEASE_HOLD_ACTION_ID, async ({ ack, body, client, respond }) => {
+    await ack();
+    if (body.type !== 'block_actions') return;
+    const payload = body as unknown as BlockActionPayload;
+    const release = parseReleaseHoldValue(payload.actions[0]?.value);
+    if (!release || !payload.trigger_id) {
+      logger.warn({ user: payload.user.id }, 'release-hold click with a bad value ignored');
+      return;
+    }
+    try {
+      const reply = await handleSlashCommand(
+        {
+          command: '/promote',
+          text: releaseHoldCommandText(release),
+          user_id: payload.user.id,
+          ...(payload.user.username || payload.user.name
+            ? { user_name: payload.user.username ?? payload.user.name }
+            : {}),
+          channel_id: payload.channel?.id ?? payload.container?.channel_id ?? payload.user.id,
+          trigger_id: payload.trigger_id,
+          ...(payload.response_url ? { response_url: payload.response_url } : {}),
+        },
+        commands,
+      );
+      if (payload.response_url) {
+        await respond({ response_type: 'ephemeral', replace_original: false, text: reply.text });
+      } else {
+        await client.chat.postMessage({ channel: payload.user.id, text: reply.text });
+      }
+    } catch (err) {
+      logger.error({ err }, 'could not answer a release-hold click');
+    }
+  });
   app.action(/.*/, async ({ ack, body, action }) => {
-    if ((action as { action_id?: string }).action_id === REJECT_ACTION_ID) return;
+    const actionId = (action as { action_id?: string }).action_id;
+    if (actionId === REJECT_ACTION_ID || actionId === RELEASE_HOLD_ACTION_ID) return;
     await ack();
     if (body.type !== 'block_actions') return;
     await handleBlockAction(body as unknown as BlockActionPayload, { queue: commands.queue, logger }).catch(

@@ -1,7 +1,9 @@
 // The `freight` job: what is in the project and where it stands, answered to the requester (ephemeral)
 // or to the whole channel with `/freight share`.
 import type { Logger } from 'pino';
-import { sectionBlock } from '../domain/blockkit.js';
+import { sectionBlock, type ButtonElement } from '../domain/blockkit.js';
+import { isFreightAvailable } from '../domain/availability.js';
+import { releaseHoldButton } from '../domain/hold-release.js';
 import { buildFreightView, renderFreightView } from '../domain/freight-view.js';
 import { freightWordOf } from '../domain/format.js';
 import { freezeLine } from '../domain/freeze.js';
@@ -30,22 +32,38 @@ export async function processFreight(job: FreightJob, deps: FreightDeps): Promis
   const view = buildFreightView(freight, stages, job.limit, now);
   const message = renderFreightView(view, { title: `Freight in ${deps.project}` });
   const notices: string[] = [];
+  // A held stage offers to release the hold: promote its newest candidate (hold-release.ts).
+  const releases: ButtonElement[] = [];
   for (const environment of ENVIRONMENTS) {
     const freeze = await deps.freezes?.active(environment, now);
     if (freeze) notices.push(freezeLine(freeze, now));
     const stage = stages.find((s) => s.name === deps.stages?.[environment]);
-    for (const hold of stage?.autoPromotionHolds ?? []) {
+    if (!stage) continue;
+    for (const hold of stage.autoPromotionHolds ?? []) {
       const alias = freight.find((f) => f.name === hold.freightName)?.alias;
       notices.push(
-        holdLine(environment, stage!.name, { ...hold, freight: freightWordOf(hold.freightName, alias) }),
+        holdLine(environment, stage.name, { ...hold, freight: freightWordOf(hold.freightName, alias) }),
       );
+    }
+    const candidate = stage.autoPromotionHolds?.length
+      ? freight.find((f) => isFreightAvailable(stage, f, now).available)
+      : undefined;
+    const current = Object.values(stage.currentFreight)[0];
+    if (candidate && candidate.name !== current) {
+      releases.push({
+        ...releaseHoldButton({ environment, freight: candidate.alias ?? candidate.name }),
+        text: { type: 'plain_text', text: `Release ${environment} hold`, emoji: true },
+      });
     }
   }
   const [header, ...rest] = message.blocks;
+  const leading = [
+    ...(notices.length > 0 ? [sectionBlock(notices.join('\n'))] : []),
+    ...(releases.length > 0 ? [{ type: 'actions' as const, elements: releases }] : []),
+  ];
   await deps.responder.reply(job.reply.responseUrl, {
     text: message.text,
-    blocks:
-      notices.length > 0 && header ? [header, sectionBlock(notices.join('\n')), ...rest] : message.blocks,
+    blocks: leading.length > 0 && header ? [header, ...leading, ...rest] : message.blocks,
     visibility: job.share ? 'in_channel' : 'ephemeral',
   });
 }

@@ -6,9 +6,12 @@
 //     /promote and /rollback; an approver's `override <reason>` goes through and is audited and on the card;
 //     /unfreeze and a freeze's own end restore the ProjectConfig exactly;
 //   - /rollback: the previous freight verified in the stage; refuses freight never verified there;
-//   - /status and the Home tab: current freight, the freeze, the auto-promotion hold, the last promotions.
+//   - /status and the Home tab: current freight, the freeze, the auto-promotion hold, the last promotions;
+//   - "Release hold" beside a hold (/status, /freight, the Home tab): /promote <env> <newest> by the clicker.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { ButtonElement } from '../../src/domain/blockkit.js';
+import { RELEASE_HOLD_ACTION_ID } from '../../src/domain/hold-release.js';
 import { signedSlackRequest } from '../../src/sandbox/slack-requests.js';
 import {
   CHANNELS,
@@ -74,6 +77,11 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
         `${String(error)}; #infra-deployments: ${JSON.stringify(h.slack.messages(CHANNELS.deployments).map((m) => m.text))}`,
       );
     });
+  /** The "Release hold" buttons of a message (section accessories and actions blocks alike). */
+  const releaseButtons = (message: { blocks?: unknown[] }) =>
+    ((message.blocks ?? []) as Array<{ accessory?: ButtonElement; elements?: ButtonElement[] }>)
+      .flatMap((b) => [...(b.accessory ? [b.accessory] : []), ...(b.elements ?? [])])
+      .filter((e) => e.action_id === RELEASE_HOLD_ACTION_ID);
   const audited = (action: string, outcome: string) =>
     eventually(
       async () => (await h.auditRecords()).find((r) => r.action === action && r.outcome === outcome),
@@ -276,16 +284,22 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
         .ephemeral({ user: 'U0BOB' })
         .find((m) => held.test(JSON.stringify(m.blocks ?? '')))!;
       expect(JSON.stringify(status.blocks)).toMatch(
-        /promoting the newest freight: `\/promote dev brave-wampa`/,
+        /promoting the newest freight, `brave-wampa`: the button, or `\/promote dev brave-wampa`/,
       );
+      expect(releaseButtons(status)).toEqual([
+        expect.objectContaining({ action_id: RELEASE_HOLD_ACTION_ID, value: 'dev brave-wampa' }),
+      ]);
       await h.send('/freight', '', 'U0BOB');
-      await eventually(
+      const freight = await eventually(
         () =>
           h.slack
             .ephemeral({ user: 'U0BOB' })
             .find((m) => /Freight in/.test(m.text ?? '') && held.test(JSON.stringify(m.blocks ?? ''))),
         'the hold in /freight',
       );
+      expect(releaseButtons(freight)).toEqual([
+        expect.objectContaining({ action_id: RELEASE_HOLD_ACTION_ID, value: 'dev brave-wampa' }),
+      ]);
       // The rollback's own card: Kargo's admission marked its Promotion as holding auto-promotion.
       const [rollback] = await promotionsOf(VERIFIED_FREIGHT);
       await admin.patchNamespacedCustomObject(
@@ -304,6 +318,40 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
         'the rollback card showing the hold',
       );
       expect(JSON.stringify(card.blocks)).toMatch(/Rollback of dev[\s\S]*`\/promote dev latest` releases it/);
+    });
+
+    it('releases the hold from its button: /promote dev <newest> by whoever clicks, under the same rules', async () => {
+      const status = h.slack
+        .ephemeral({ user: 'U0BOB' })
+        .findLast(
+          (m) => releaseButtons(m).length > 0 && /Infrastructure status/.test(JSON.stringify(m.blocks)),
+        );
+      const [release] = releaseButtons(status!);
+      const before = (await promotionsOf(FRESH_FREIGHT)).length;
+
+      // Alice may not promote to dev: refused as the typed command would be, wherever she clicks.
+      expect(await h.click('U0ALICE', release!, { channel: CHANNELS.deployments })).toBe(200);
+      await answer('U0ALICE', /You can't promote to \*dev\*/);
+      // The Home tab's click has no response_url: the answer comes as a direct message from the app.
+      expect(await h.click('U0ALICE', release!, 'home')).toBe(200);
+      await eventually(
+        () => h.slack.messages('D0ALICE').find((m) => /You can't promote to \*dev\*/.test(m.text)),
+        "Alice's direct message",
+      );
+      const denials = (await h.auditRecords()).filter(
+        (r) => r.action === 'promote' && r.outcome === 'denied' && r.actor === 'slack:U0ALICE',
+      );
+      expect(denials).toHaveLength(2);
+      expect(denials[0]!.detail).toMatch(/^\/promote dev brave-wampa: /);
+      expect(await promotionsOf(FRESH_FREIGHT)).toHaveLength(before);
+
+      // Bob may: the newest freight goes to dev as `/promote dev brave-wampa` would take it.
+      expect(await h.click('U0BOB', release!, { channel: CHANNELS.deployments })).toBe(200);
+      await answer('U0BOB', /Promotion of freight brave-wampa to \*dev\* is queued/);
+      await eventually(
+        async () => (await promotionsOf(FRESH_FREIGHT)).length === before + 1,
+        'the Promotion of brave-wampa to dev',
+      );
     });
 
     it('refuses freight that was never verified in the stage: that is a promotion, not a rollback', async () => {

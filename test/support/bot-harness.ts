@@ -13,7 +13,12 @@ import { KubernetesKargoGateway } from '../../src/kargo/client.js';
 import { startWeb, type RunningProcess } from '../../src/processes/web.js';
 import { startWorker, type WorkerOptions } from '../../src/processes/worker.js';
 import { SlackStandIn, type StandInMessage } from '../../src/sandbox/slack-standin.js';
-import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
+import {
+  blockActionsBody,
+  newTriggerId,
+  signedSlackRequest,
+  slashCommandBody,
+} from '../../src/sandbox/slack-requests.js';
 import { PROJECT_NAMESPACE, repoRoot, type Envtest } from './envtest.js';
 import { REDIS_URL } from './redis.js';
 
@@ -73,6 +78,15 @@ export interface Harness {
     user: string,
     opts?: { triggerId?: string; responseUrl?: string; secret?: string; timestamp?: number },
   ): Promise<{ status: number; text: string }>;
+  /**
+   * A signed click on `button` by `user`: on a message in `channel` (answered through a response_url), or
+   * on the Home tab (`'home'`: Slack sends no channel and no response_url).
+   */
+  click(
+    user: string,
+    button: { action_id: string; value?: string },
+    where: { channel: string } | 'home',
+  ): Promise<number>;
   promotions(): Promise<PromotionObject[]>;
   setPromotionStatus(name: string, status: object): Promise<void>;
   auditRecords(): Promise<AuditRecord[]>;
@@ -195,6 +209,43 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
     return { status: res.status, text: reply };
   };
 
+  const click: Harness['click'] = async (user, button, where) => {
+    const place =
+      where === 'home'
+        ? { container: { type: 'view', view_id: 'V0HOME' }, view: { id: 'V0HOME', type: 'home' } }
+        : {
+            container: { type: 'message', channel_id: where.channel, is_ephemeral: true },
+            channel: { id: where.channel },
+            response_url: slack.createResponseUrl({ channel: where.channel, user }),
+          };
+    const body = blockActionsBody({
+      type: 'block_actions',
+      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0SANDBOX' },
+      api_app_id: 'A0SANDBOX',
+      token: 'deprecated',
+      trigger_id: newTriggerId(),
+      team: { id: 'T0SANDBOX', domain: 'sandbox' },
+      ...place,
+      actions: [
+        {
+          action_id: button.action_id,
+          block_id: 'b',
+          ...(button.value !== undefined ? { value: button.value } : {}),
+          type: 'button',
+          action_ts: `${Date.now() / 1000}`,
+        },
+      ],
+    });
+    const signed = signedSlackRequest(SIGNING_SECRET, body);
+    const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
+      method: 'POST',
+      headers: signed.headers,
+      body,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
   return {
     prefix,
     config,
@@ -204,6 +255,7 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
     redis,
     admin,
     send,
+    click,
     promotions: async () =>
       ((await admin.listNamespacedCustomObject(kargo('promotions'))) as { items: PromotionObject[] }).items,
     setPromotionStatus: async (name, status) => {
