@@ -78,7 +78,14 @@ export async function startWeb(
     defaultJobOptions: GITHUB_EVENT_JOB_OPTIONS,
   });
   const retention = retentionFrom(config);
-  const audit = new AuditLog({ connection: redis, prefix, idTtlSeconds: retention.cardSeconds });
+  // As the worker's: the web appends only records without a card today (refusals), which touch no index,
+  // but one configuration of retention for every writer keeps it so when that changes.
+  const audit = new AuditLog({
+    connection: redis,
+    prefix,
+    idTtlSeconds: retention.cardSeconds,
+    indexTtlSeconds: retention.auditSeconds,
+  });
   const groups = new GroupDirectory(redis, prefix);
   const refusals = new RefusalTracker({
     counter: metrics.refusedRequests,
