@@ -23,6 +23,7 @@ import type { RunRef } from '../artifacts/types.js';
 import { buildArtifactZip, type ArtifactScript, type JobScript, type Scenario } from './github-scenarios.js';
 import {
   condition,
+  jobLevelStatus,
   render,
   type ExpressionContext,
   type WorkflowJobDef,
@@ -334,12 +335,12 @@ export class RunSimulator {
   }
 
   private evaluate(run: SimRun, job: SimJob, at: number): void {
-    const byKey = new Map(run.jobs.map((j) => [j.key, j]));
+    const jobs = new Map(run.jobs.map((j) => [j.key, { needs: j.def.needs, conclusion: j.conclusion }]));
     const needs = Object.fromEntries(
-      job.def.needs.map((k) => [k, { result: byKey.get(k)?.conclusion ?? 'skipped' }]),
+      job.def.needs.map((k) => [k, { result: jobs.get(k)?.conclusion ?? 'skipped' }]),
     );
-    const failed = Object.values(needs).some((n) => n.result !== 'success');
-    const ctx = { ...this.context(run.inputs, run.vars, { failed, cancelled: run.cancelled }), needs };
+    const status = jobLevelStatus(job.def.needs, jobs, run.cancelled);
+    const ctx = { ...this.context(run.inputs, run.vars, status), needs };
     job.createdAt = at;
     if (!condition(job.def.if, ctx)) {
       job.status = 'completed';

@@ -432,6 +432,32 @@ export function evaluate(expression: string, ctx: ExpressionContext): Value {
 const EXPR = /\$\{\{\s*([\s\S]*?)\s*\}\}/g;
 
 /** `if:` as GitHub reads it: with or without `${{ }}`; no status function → `success() && (...)`. */
+/**
+ * The job-level status behind success() and failure(), as GitHub defines them: failure() is true when any
+ * ancestor job (its needs, followed transitively) failed — also when the failure is further up and the
+ * jobs between were skipped for it; success() only when every job it needs succeeded, so a need that was
+ * skipped for another reason (its own `if:`) makes success() false without making failure() true.
+ */
+export function jobLevelStatus(
+  needs: readonly string[],
+  jobs: ReadonlyMap<string, { needs: readonly string[]; conclusion: string | null | undefined }>,
+  cancelled: boolean,
+): ExpressionContext['status'] {
+  const ancestors = new Set<string>();
+  const pending = [...needs];
+  while (pending.length > 0) {
+    const key = pending.pop()!;
+    if (ancestors.has(key)) continue;
+    ancestors.add(key);
+    pending.push(...(jobs.get(key)?.needs ?? []));
+  }
+  return {
+    failed: [...ancestors].some((key) => jobs.get(key)?.conclusion === 'failure'),
+    cancelled,
+    succeeded: !cancelled && needs.every((key) => jobs.get(key)?.conclusion === 'success'),
+  };
+}
+
 export function condition(expr: string | undefined, ctx: ExpressionContext): boolean {
   if (expr === undefined || expr.trim() === '') return evaluate('success()', ctx) === true;
   const inner = expr.trim().replace(/^\$\{\{\s*([\s\S]*?)\s*\}\}$/, '$1');
