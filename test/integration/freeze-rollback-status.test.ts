@@ -329,29 +329,47 @@ describeWithEnvtest('freeze, rollback and status from Slack', (env) => {
       const [release] = releaseButtons(status!);
       const before = (await promotionsOf(FRESH_FREIGHT)).length;
 
-      // Alice may not promote to dev: refused as the typed command would be, wherever she clicks.
-      expect(await h.click('U0ALICE', release!, { channel: CHANNELS.deployments })).toBe(200);
-      await answer('U0ALICE', /You can't promote to \*dev\*/);
+      // Only "which environment, which freight" comes from a click, and both are checked as typed: a forged
+      // value naming prod is refused to Alice, who may not promote to prod, wherever she clicks.
+      const forged = { ...release!, value: 'prod brave-wampa' };
+      expect(await h.click('U0ALICE', forged, { channel: CHANNELS.deployments })).toBe(200);
+      await answer('U0ALICE', /You can't promote to \*prod\*/);
       // The Home tab's click has no response_url: the answer comes as a direct message from the app.
-      expect(await h.click('U0ALICE', release!, 'home')).toBe(200);
+      expect(await h.click('U0ALICE', forged, 'home')).toBe(200);
       await eventually(
-        () => h.slack.messages('D0ALICE').find((m) => /You can't promote to \*dev\*/.test(m.text)),
+        () => h.slack.messages('D0ALICE').find((m) => /You can't promote to \*prod\*/.test(m.text)),
         "Alice's direct message",
       );
       const denials = (await h.auditRecords()).filter(
         (r) => r.action === 'promote' && r.outcome === 'denied' && r.actor === 'slack:U0ALICE',
       );
       expect(denials).toHaveLength(2);
-      expect(denials[0]!.detail).toMatch(/^\/promote dev brave-wampa: /);
+      expect(denials[0]!.detail).toMatch(/^\/promote prod brave-wampa: /);
+      expect(await promotionsOf(FRESH_FREIGHT, 'prod')).toHaveLength(0);
       expect(await promotionsOf(FRESH_FREIGHT)).toHaveLength(before);
 
-      // Bob may: the newest freight goes to dev as `/promote dev brave-wampa` would take it.
+      // Bob may: his click is `/promote dev brave-wampa`, carried out as the typed command would be (the
+      // override test's promotion of brave-wampa to dev is still open, so his joins it: nothing new starts).
+      const told = h.slack.ephemeral({ user: 'U0BOB' }).length;
       expect(await h.click('U0BOB', release!, { channel: CHANNELS.deployments })).toBe(200);
-      await answer('U0BOB', /Promotion of freight brave-wampa to \*dev\* is queued/);
-      await eventually(
-        async () => (await promotionsOf(FRESH_FREIGHT)).length === before + 1,
-        'the Promotion of brave-wampa to dev',
+      const outcome = await eventually(
+        () =>
+          h.slack
+            .ephemeral({ user: 'U0BOB' })
+            .slice(told)
+            .map((m) => m.text ?? '')
+            .find((text) => /brave-wampa/.test(text) && /being promoted to \*dev\*|created/.test(text)),
+        "the outcome of Bob's release",
       );
+      expect(
+        h.slack
+          .ephemeral({ user: 'U0BOB' })
+          .slice(told)
+          .map((m) => m.text),
+      ).toContainEqual(expect.stringMatching(/Promotion of freight brave-wampa to \*dev\* is queued/));
+      const after = await promotionsOf(FRESH_FREIGHT);
+      expect(after.length).toBe(/already being promoted/.test(outcome) ? before : before + 1);
+      expect(after.length).toBeGreaterThan(0);
     });
 
     it('refuses freight that was never verified in the stage: that is a promotion, not a rollback', async () => {
