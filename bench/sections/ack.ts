@@ -70,7 +70,8 @@ function aggregate(list: Run[]) {
 
 export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
   const seconds = ctx.options.ackSeconds ?? (ctx.quick ? 3 : 6);
-  const reps = ctx.quick ? 1 : 3;
+  // Five: one noisy repetition (a neighbour, a GC) moves a median of five less than one of three.
+  const reps = ctx.quick ? 1 : 5;
   const prefix = `${ctx.redis.prefix}-ack`;
   const slack = await SlackStandIn.start({ rateLimits: false });
   const env = botEnv({ redisUrl: ctx.redis.url, prefix, slackApiUrl: slack.apiUrl, slackToken: slack.token });
@@ -186,8 +187,9 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
       `Open loop, ${reps} × ${seconds} s per rate and target, bare and bot alternating, after a warm-up of 3 s at 200/s ` +
         'and 2 s at 500/s each. Latency from handing the request to the socket to the end of the answer; p50 and p99 ' +
         `are the median over the ${reps} repetitions (each repetition's p99 in results.json), max the largest seen. ` +
-        'The driver runs in the benchmark process on the same cores as the server and Redis, and the machine is shared ' +
-        '(see the load column): latency carries that noise. CPU time per request of the server process (all its ' +
+        'The driver is a process of its own (bench/lib/load-driver.ts) that collects its garbage before each ' +
+        'repetition, so its pauses are not read as the server’s; it runs on the same cores as the server and Redis, ' +
+        'and the machine is shared (see the load column): latency carries that noise. CPU time per request of the server process (all its ' +
         'threads, /proc/<pid>/stat over the run) is the steadier comparison; it falls with the rate as fixed costs ' +
         '(timers, GC, JIT) spread over more requests.',
       '',
@@ -197,6 +199,7 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
           'bot p50',
           'bot p99',
           'bot max',
+          'bot p99 of each repetition',
           'bare p50',
           'bare p99',
           'bare max',
@@ -213,6 +216,7 @@ export async function ackSection(ctx: BenchContext): Promise<SectionOutput> {
           `${r.bot.p50} ms`,
           `${r.bot.p99} ms`,
           `${r.bot.max} ms`,
+          r.bot.p99s.map((v) => round(v, 1)).join(' · '),
           `${r.bare.p50} ms`,
           `${r.bare.p99} ms`,
           `${r.bare.max} ms`,
