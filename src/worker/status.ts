@@ -132,7 +132,9 @@ async function stageStatus(
       freight: word(hold.freightName),
     })),
     ...(stage?.autoPromotionEnabled !== undefined ? { autoPromotion: stage.autoPromotionEnabled } : {}),
-    ...(candidate && candidate.name !== currentName ? { candidate: { word: word(candidate.name), ref: candidate.alias ?? candidate.name } } : {}),
+    ...(candidate && candidate.name !== currentName
+      ? { candidate: { word: word(candidate.name), ref: candidate.alias ?? candidate.name } }
+      : {}),
   };
 }
 
