@@ -125,6 +125,20 @@ function refuse(stage: StageSummary, freight: FreightSummary, blocker: Blocker):
 }
 
 /** A full sentence for Slack: `f5f87aa (frozen-tauntaun) is not verified in dev yet`. */
+/**
+ * The freight the stage would take next: the first available one of `freight` (newest first, as the cache
+ * lists it) that the stage does not run already. What releasing Kargo's auto-promotion hold promotes.
+ */
+export function newestCandidate(
+  stage: StageSummary,
+  freight: readonly FreightSummary[],
+  now: Date,
+): FreightSummary | undefined {
+  const current = Object.values(stage.currentFreight)[0];
+  const candidate = freight.find((f) => isFreightAvailable(stage, f, now).available);
+  return candidate && candidate.name !== current ? candidate : undefined;
+}
+
 export function explainBlocker(
   blocker: Blocker,
   stageName: string,

@@ -2,7 +2,7 @@
 // or to the whole channel with `/freight share`.
 import type { Logger } from 'pino';
 import { sectionBlock, type ButtonElement } from '../domain/blockkit.js';
-import { isFreightAvailable } from '../domain/availability.js';
+import { newestCandidate } from '../domain/availability.js';
 import { releaseHoldButton } from '../domain/hold-release.js';
 import { buildFreightView, renderFreightView } from '../domain/freight-view.js';
 import { freightWordOf } from '../domain/format.js';
@@ -45,11 +45,8 @@ export async function processFreight(job: FreightJob, deps: FreightDeps): Promis
         holdLine(environment, stage.name, { ...hold, freight: freightWordOf(hold.freightName, alias) }),
       );
     }
-    const candidate = stage.autoPromotionHolds?.length
-      ? freight.find((f) => isFreightAvailable(stage, f, now).available)
-      : undefined;
-    const current = Object.values(stage.currentFreight)[0];
-    if (candidate && candidate.name !== current) {
+    const candidate = stage.autoPromotionHolds?.length ? newestCandidate(stage, freight, now) : undefined;
+    if (candidate) {
       releases.push({
         ...releaseHoldButton({ environment, freight: candidate.alias ?? candidate.name }),
         text: { type: 'plain_text', text: `Release ${environment} hold`, emoji: true },

@@ -13,7 +13,7 @@ import {
   type FreightSummary,
   type PromotionSummary,
 } from '../domain/types.js';
-import { isFreightAvailable } from '../domain/availability.js';
+import { newestCandidate } from '../domain/availability.js';
 import { freightWordOf } from '../domain/format.js';
 import type { CardStore } from '../cards/store.js';
 import { ANNOTATION_REQUESTED_BY, type KargoGateway } from '../kargo/gateway.js';
@@ -117,7 +117,7 @@ async function stageStatus(
   const currentName = stage ? Object.values(stage.currentFreight)[0] : undefined;
   const current = currentName ? byName.get(currentName) : undefined;
   const since = current?.currentlyIn[stageName]?.since;
-  const candidate = stage ? freight.find((f) => isFreightAvailable(stage, f, now).available) : undefined;
+  const candidate = stage ? newestCandidate(stage, freight, now) : undefined;
   return {
     environment,
     stage: stageName,
@@ -132,7 +132,7 @@ async function stageStatus(
       freight: word(hold.freightName),
     })),
     ...(stage?.autoPromotionEnabled !== undefined ? { autoPromotion: stage.autoPromotionEnabled } : {}),
-    ...(candidate && candidate.name !== currentName
+    ...(candidate
       ? { candidate: { word: word(candidate.name), ref: candidate.alias ?? candidate.name } }
       : {}),
   };
