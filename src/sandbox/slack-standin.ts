@@ -788,7 +788,11 @@ export class SlackStandIn {
   }
 
   private postMessage(a: Record<string, unknown>): Record<string, unknown> {
-    const state = this.requireChannel(a.channel);
+    // Only chat.postMessage takes a user's id for their direct-message channel; other methods need its id.
+    const state =
+      typeof a.channel === 'string' && !this.findChannel(a.channel)
+        ? (this.directMessage(a.channel) ?? this.requireChannel(a.channel))
+        : this.requireChannel(a.channel);
     if (state.info.isArchived) throw new SlackApiError('is_archived');
     if (state.info.isMember === false) throw new SlackApiError('not_in_channel');
     this.checkContent(a.text, a.blocks);
@@ -1022,8 +1026,7 @@ export class SlackStandIn {
   }
 
   private requireChannel(channel: unknown): ChannelState {
-    const state =
-      typeof channel === 'string' ? (this.findChannel(channel) ?? this.directMessage(channel)) : undefined;
+    const state = typeof channel === 'string' ? this.findChannel(channel) : undefined;
     if (!state) throw new SlackApiError('channel_not_found');
     return state;
   }

@@ -170,6 +170,20 @@ describe('Slack stand-in, through the real WebClient', () => {
     standIn.setArchived('C0ALERTS', false);
   });
 
+  it("posts to a user's direct-message channel when chat.postMessage names the user, and nowhere else", async () => {
+    const posted = await web.chat.postMessage({ channel: 'U0BOB', text: 'only for you' });
+    expect(posted.channel).toBe('D0BOB');
+    expect(standIn.messages('D0BOB').map((m) => m.text)).toEqual(['only for you']);
+    // Other methods need the channel's id, as on Slack; an unknown user has no such channel.
+    expect(
+      (await platformError(web.chat.update({ channel: 'U0BOB', ts: posted.ts!, text: 'x' }))).data.error,
+    ).toBe('channel_not_found');
+    expect((await web.chat.update({ channel: 'D0BOB', ts: posted.ts!, text: 'edited' })).ok).toBe(true);
+    expect((await platformError(web.chat.postMessage({ channel: 'U0NOBODY', text: 'x' }))).data.error).toBe(
+      'channel_not_found',
+    );
+  });
+
   it('rejects what breaks Block Kit limits: too many blocks, long section text, long text', async () => {
     // Refused calls still count against the channel's rate limit, as at Slack: space them out.
     const post = (args: { text: string; blocks?: object[] }) => {
