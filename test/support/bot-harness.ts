@@ -13,12 +13,8 @@ import { KubernetesKargoGateway } from '../../src/kargo/client.js';
 import { startWeb, type RunningProcess } from '../../src/processes/web.js';
 import { startWorker, type WorkerOptions } from '../../src/processes/worker.js';
 import { SlackStandIn, type StandInMessage } from '../../src/sandbox/slack-standin.js';
-import {
-  blockActionsBody,
-  newTriggerId,
-  signedSlackRequest,
-  slashCommandBody,
-} from '../../src/sandbox/slack-requests.js';
+import { blockActionsBody, newTriggerId, signedSlackRequest } from '../../src/sandbox/slack-requests.js';
+import { postSlashCommand } from './web-process.js';
 import { PROJECT_NAMESPACE, repoRoot, type Envtest } from './envtest.js';
 import { REDIS_URL } from './redis.js';
 
@@ -184,30 +180,20 @@ export async function startHarness(envtest: Envtest, options: HarnessOptions): P
   });
   const web = await startWeb(config, logger, { port: 0, metricsPort: 0 });
 
-  const send: Harness['send'] = async (command, text, user, opts = {}) => {
-    const body = slashCommandBody({
-      command,
-      text,
-      userId: user,
-      channelId: CHANNELS.deployments,
-      triggerId: opts.triggerId ?? newTriggerId(),
-      responseUrl: opts.responseUrl ?? slack.createResponseUrl({ channel: CHANNELS.deployments, user }),
-    });
-    const signed = signedSlackRequest(opts.secret ?? SIGNING_SECRET, body, opts.timestamp);
-    const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
-      method: 'POST',
-      headers: signed.headers,
-      body,
-    });
-    const raw = await res.text();
-    let reply = raw;
-    try {
-      reply = (JSON.parse(raw) as { text?: string }).text ?? raw;
-    } catch {
-      /* not JSON: keep the raw body */
-    }
-    return { status: res.status, text: reply };
-  };
+  const send: Harness['send'] = (command, text, user, opts = {}) =>
+    postSlashCommand(
+      web.port,
+      opts.secret ?? SIGNING_SECRET,
+      {
+        command,
+        text,
+        userId: user,
+        channelId: CHANNELS.deployments,
+        triggerId: opts.triggerId ?? newTriggerId(),
+        responseUrl: opts.responseUrl ?? slack.createResponseUrl({ channel: CHANNELS.deployments, user }),
+      },
+      opts.timestamp,
+    );
 
   const click: Harness['click'] = async (user, button, where) => {
     const place =

@@ -9,6 +9,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { repoRoot } from './envtest.js';
 import type { MemoryLimit } from './memory-limit.js';
+import {
+  signedSlackRequest,
+  slashCommandBody,
+  type SlashCommandFields,
+} from '../../src/sandbox/slack-requests.js';
 
 export interface WebProcess {
   child: ChildProcess;
@@ -124,4 +129,29 @@ async function spawnBotProcess(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Sends one signed slash command to the web process on `port`, as Slack does, and returns the HTTP status
+ * and the text of the bot's answer (the raw body when it is not JSON).
+ */
+export async function postSlashCommand(
+  port: number,
+  signingSecret: string,
+  fields: SlashCommandFields,
+  timestamp?: number,
+): Promise<{ status: number; text: string }> {
+  const body = slashCommandBody(fields);
+  const signed = signedSlackRequest(signingSecret, body, timestamp);
+  const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+    method: 'POST',
+    headers: signed.headers,
+    body,
+  });
+  const raw = await res.text();
+  try {
+    return { status: res.status, text: (JSON.parse(raw) as { text?: string }).text ?? raw };
+  } catch {
+    return { status: res.status, text: raw };
+  }
 }

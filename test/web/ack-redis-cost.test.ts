@@ -8,8 +8,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { startWeb, type RunningProcess } from '../../src/processes/web.js';
-import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
+import { newTriggerId } from '../../src/sandbox/slack-requests.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
+import { postSlashCommand } from '../support/web-process.js';
 
 const SIGNING_SECRET = 'ack-cost-signing-secret-0123456789';
 const PREFIX = 'ackcost';
@@ -54,21 +55,15 @@ describe('the Redis cost of one acknowledged slash command', () => {
   });
 
   const promote = async (triggerId: string, freight: string): Promise<string> => {
-    const body = slashCommandBody({
+    const reply = await postSlashCommand(web.port, SIGNING_SECRET, {
       command: '/promote',
       text: `dev ${freight}`,
       userId: 'U0ALICE',
       channelId: 'C0DEPLOY001',
       triggerId,
     });
-    const signed = signedSlackRequest(SIGNING_SECRET, body);
-    const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
-      method: 'POST',
-      headers: signed.headers,
-      body,
-    });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { text: string }).text;
+    expect(reply.status).toBe(200);
+    return reply.text;
   };
 
   it('is one EXISTS and one add per new command, and no job read', async () => {

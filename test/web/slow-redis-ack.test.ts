@@ -14,8 +14,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { startWeb, type RunningProcess } from '../../src/processes/web.js';
-import { newTriggerId, signedSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests.js';
-import { freePort } from '../support/web-process.js';
+import { newTriggerId } from '../../src/sandbox/slack-requests.js';
+import { freePort, postSlashCommand } from '../support/web-process.js';
 
 const SIGNING_SECRET = 'slow-redis-signing-secret-0123456789';
 
@@ -80,23 +80,14 @@ describe('the ack against a slow Redis', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const promote = async (triggerId: string): Promise<{ status: number; text: string }> => {
-    const body = slashCommandBody({
+  const promote = (triggerId: string): Promise<{ status: number; text: string }> =>
+    postSlashCommand(web.port, SIGNING_SECRET, {
       command: '/promote',
       text: 'dev brave-wampa',
       userId: 'U0ALICE',
       channelId: 'C0DEPLOY001',
       triggerId,
     });
-    const signed = signedSlackRequest(SIGNING_SECRET, body);
-    const res = await fetch(`http://127.0.0.1:${web.port}/slack/events`, {
-      method: 'POST',
-      headers: signed.headers,
-      body,
-    });
-    const raw = await res.text();
-    return { status: res.status, text: raw ? ((JSON.parse(raw) as { text?: string }).text ?? raw) : '' };
-  };
 
   it('queues at once when Redis answers', async () => {
     const reply = await promote(newTriggerId());
