@@ -28,6 +28,32 @@ export interface WebProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * The settings a web process under test needs besides Redis: a signing secret, a bot identity, the three
+ * channels, a repository, and a Slack API on a closed loopback port (nothing may leave loopback). One copy
+ * for every test that starts the web, so a new required setting is added once.
+ */
+export function webTestEnv(o: {
+  redisUrl: string;
+  prefix: string;
+  signingSecret: string;
+  token?: string;
+}): Record<string, string> {
+  return {
+    REDIS_URL: o.redisUrl,
+    REDIS_PREFIX: o.prefix,
+    SLACK_BOT_TOKEN: o.token ?? 'xoxb-web-test-0000',
+    SLACK_SIGNING_SECRET: o.signingSecret,
+    SLACK_API_URL: 'http://127.0.0.1:9/api/',
+    SLACK_BOT_USER_ID: 'U0BOT12345',
+    SLACK_BOT_ID: 'B0BOT12345',
+    SLACK_CHANNEL_DEPLOYMENTS: 'C0DEPLOY001',
+    SLACK_CHANNEL_ALERTS: 'C0ALERTS001',
+    SLACK_CHANNEL_AUDIT: 'C0AUDIT0001',
+    GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
+  };
+}
+
 export const freePort = (): Promise<number> =>
   new Promise((resolve) => {
     const probe = createServer();

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { startWeb, type RunningProcess } from '../../src/processes/web.js';
 import { newTriggerId } from '../../src/sandbox/slack-requests.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
-import { postSlashCommand } from '../support/web-process.js';
+import { postSlashCommand, webTestEnv } from '../support/web-process.js';
 
 const SIGNING_SECRET = 'ack-cost-signing-secret-0123456789';
 const PREFIX = 'ackcost';
@@ -32,19 +32,14 @@ describe('the Redis cost of one acknowledged slash command', () => {
   beforeAll(async () => {
     redis = await startPrivateRedis();
     admin = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const config = loadConfig({
-      SLACK_BOT_TOKEN: 'xoxb-ack-cost-0000',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: 'http://127.0.0.1:9/api/',
-      SLACK_BOT_USER_ID: 'U0BOT12345',
-      SLACK_BOT_ID: 'B0BOT12345',
-      SLACK_CHANNEL_DEPLOYMENTS: 'C0DEPLOY001',
-      SLACK_CHANNEL_ALERTS: 'C0ALERTS001',
-      SLACK_CHANNEL_AUDIT: 'C0AUDIT0001',
-      GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: PREFIX,
-    });
+    const config = loadConfig(
+      webTestEnv({
+        redisUrl: redis.url,
+        prefix: PREFIX,
+        signingSecret: SIGNING_SECRET,
+        token: 'xoxb-ack-cost-0000',
+      }),
+    );
     web = await startWeb(config, pino({ level: 'silent' }), { port: 0, metricsPort: 0 });
   }, 30_000);
 

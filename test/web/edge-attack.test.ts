@@ -24,7 +24,7 @@ import {
 import { repoRoot } from '../support/envtest.js';
 import { createMemoryLimit, type MemoryLimit } from '../support/memory-limit.js';
 import { REDIS_URL } from '../support/redis.js';
-import { httpStatus, spawnWeb, type WebProcess } from '../support/web-process.js';
+import { httpStatus, spawnWeb, webTestEnv, type WebProcess } from '../support/web-process.js';
 
 const SIGNING_SECRET = 'edge-attack-signing-secret-0123456789';
 const WEBHOOK_SECRET = 'edge-attack-webhook-secret-0123456789';
@@ -247,17 +247,12 @@ describe('the public edge under attack (real web process, real Redis)', () => {
       memoryLimit: limit,
       ...(limit ? {} : { maxOldSpaceMb: Math.floor(limitBytes / 2 ** 20 / 2) }),
       env: {
-        REDIS_URL,
-        REDIS_PREFIX: PREFIX,
-        SLACK_BOT_TOKEN: 'xoxb-edge-attack-0000',
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: 'http://127.0.0.1:9/api/',
-        SLACK_BOT_USER_ID: 'U0BOT12345',
-        SLACK_BOT_ID: 'B0BOT12345',
-        SLACK_CHANNEL_DEPLOYMENTS: 'C0DEPLOY001',
-        SLACK_CHANNEL_ALERTS: 'C0ALERTS001',
-        SLACK_CHANNEL_AUDIT: 'C0AUDIT0001',
-        GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
+        ...webTestEnv({
+          redisUrl: REDIS_URL,
+          prefix: PREFIX,
+          signingSecret: SIGNING_SECRET,
+          token: 'xoxb-edge-attack-0000',
+        }),
         GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
         PROMOTE_PROD_USERS: 'U0ALICE001',
         REFUSAL_SUMMARY_SECONDS: '1',

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { startWeb, type RunningProcess } from '../../src/processes/web.js';
 import { newTriggerId } from '../../src/sandbox/slack-requests.js';
-import { freePort, postSlashCommand } from '../support/web-process.js';
+import { freePort, postSlashCommand, webTestEnv } from '../support/web-process.js';
 
 const SIGNING_SECRET = 'slow-redis-signing-secret-0123456789';
 
@@ -57,19 +57,14 @@ describe('the ack against a slow Redis', () => {
       }
     }
     expect(await admin.ping()).toBe('PONG');
-    const config = loadConfig({
-      SLACK_BOT_TOKEN: 'xoxb-slow-redis-0000',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: 'http://127.0.0.1:9/api/',
-      SLACK_BOT_USER_ID: 'U0BOT12345',
-      SLACK_BOT_ID: 'B0BOT12345',
-      SLACK_CHANNEL_DEPLOYMENTS: 'C0DEPLOY001',
-      SLACK_CHANNEL_ALERTS: 'C0ALERTS001',
-      SLACK_CHANNEL_AUDIT: 'C0AUDIT0001',
-      GITHUB_REPOSITORY: 'acme/gitops-infra-pipeline',
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_PREFIX: 'slowack',
-    });
+    const config = loadConfig(
+      webTestEnv({
+        redisUrl: `redis://127.0.0.1:${redisPort}`,
+        prefix: 'slowack',
+        signingSecret: SIGNING_SECRET,
+        token: 'xoxb-slow-redis-0000',
+      }),
+    );
     web = await startWeb(config, pino({ level: 'silent' }), { port: 0, metricsPort: 0 });
   }, 30_000);
 
