@@ -14,6 +14,7 @@ import { BodySlots, readBoundedBody, type BodyLimits } from './body.js';
 import { parseJsonObject } from './json.js';
 import type { EdgeRoute, RefusalTracker } from './refusals.js';
 import { checkSlackPayload } from './slack-payload.js';
+import type { SlackDelivery } from '../slack/edge-receiver.js';
 import { verifySlackSignature } from './slack-signature.js';
 
 export interface GithubDelivery {
@@ -48,8 +49,8 @@ export interface EdgeDeps {
   ready: () => Promise<boolean>;
   slack?: {
     signingSecret: string;
-    /** Bolt's HTTPReceiver listener; receives the request with `rawBody` already read and verified. */
-    dispatch: (req: IncomingMessage & { rawBody: Buffer }, res: ServerResponse) => void;
+    /** Hands a verified, parsed request to the Slack app (src/slack/edge-receiver.ts). */
+    dispatch: (delivery: SlackDelivery, res: ServerResponse) => void;
     /** A signed request whose content is malformed; `userId` when the payload names its sender. */
     malformed: (reason: string, userId: string | undefined) => void;
   };
@@ -138,8 +139,16 @@ export function createEdge(deps: EdgeDeps): (req: IncomingMessage, res: ServerRe
       slack.malformed(shape.reason, shape.userId);
       return answer(res, 400, `malformed Slack request: ${shape.reason}`);
     }
-    // Bolt's receiver takes a request whose body was already read (BufferedIncomingMessage).
-    slack.dispatch(Object.assign(req, { rawBody: body }), res);
+    const retryNum = Number.parseInt(header(req, 'x-slack-retry-num') ?? '', 10);
+    const retryReason = header(req, 'x-slack-retry-reason');
+    slack.dispatch(
+      {
+        body: shape.body,
+        ...(Number.isFinite(retryNum) ? { retryNum } : {}),
+        ...(retryReason !== undefined ? { retryReason: retryReason.slice(0, 64) } : {}),
+      },
+      res,
+    );
   }
 
   async function githubWebhook(req: IncomingMessage, res: ServerResponse): Promise<void> {

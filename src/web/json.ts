@@ -4,7 +4,7 @@
 // there. Neither Slack nor GitHub sends anything deeper than a few dozen levels.
 export const MAX_JSON_DEPTH = 64;
 
-export type JsonResult = { ok: true; value: unknown } | { ok: false; reason: string };
+export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
 
 /** Deepest nesting of arrays/objects in the text, ignoring brackets inside strings; stops past `limit`. */
 export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
@@ -42,5 +42,5 @@ export function parseJsonObject(text: string, maxDepth = MAX_JSON_DEPTH): JsonRe
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'body is not a JSON object' };
   }
-  return { ok: true, value };
+  return { ok: true, value: value as Record<string, unknown> };
 }

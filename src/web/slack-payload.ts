@@ -47,7 +47,12 @@ const viewSubmission = z
 const interactive = z.discriminatedUnion('type', [blockActions, viewSubmission]);
 
 export type SlackPayloadCheck =
-  | { ok: true; kind: 'slash-command' | 'interaction' | 'event' | 'ssl-check' }
+  | {
+      ok: true;
+      kind: 'slash-command' | 'interaction' | 'event' | 'ssl-check';
+      /** The parsed body, as Bolt's listeners take it (src/slack/edge-receiver.ts): parsed once, here. */
+      body: Record<string, unknown>;
+    }
   /** `userId`: the sender Slack named, when the payload names one (the refusal is audited against it). */
   | { ok: false; reason: string; userId?: string };
 
@@ -71,11 +76,11 @@ export function checkSlackPayload(rawBody: Buffer, contentType: string | undefin
     if (!parsed.ok) return { ok: false, reason: parsed.reason };
     const type = (parsed.value as { type?: unknown }).type;
     return typeof type === 'string'
-      ? { ok: true, kind: 'event' }
+      ? { ok: true, kind: 'event', body: parsed.value }
       : { ok: false, reason: 'an Events API body without a type' };
   }
   const form = new URLSearchParams(text);
-  if (form.get('ssl_check') === '1') return { ok: true, kind: 'ssl-check' };
+  if (form.get('ssl_check') === '1') return { ok: true, kind: 'ssl-check', body: Object.fromEntries(form) };
   const payload = form.get('payload');
   if (payload !== null) {
     const parsed = parseJsonObject(payload);
@@ -84,7 +89,7 @@ export function checkSlackPayload(rawBody: Buffer, contentType: string | undefin
     if (type !== 'block_actions' && type !== 'view_submission' && type !== 'view_closed') {
       // Shortcuts, message actions, block suggestions…: not used by this bot; Bolt answers them.
       return typeof type === 'string'
-        ? { ok: true, kind: 'interaction' }
+        ? { ok: true, kind: 'interaction', body: parsed.value }
         : { ok: false, reason: 'payload: an interaction without a type' };
     }
     const checked = interactive.safeParse(parsed.value);
@@ -92,7 +97,7 @@ export function checkSlackPayload(rawBody: Buffer, contentType: string | undefin
       const userId = userOf(parsed.value);
       return { ok: false, reason: `${type}: ${describe(checked.error)}`, ...(userId ? { userId } : {}) };
     }
-    return { ok: true, kind: 'interaction' };
+    return { ok: true, kind: 'interaction', body: parsed.value };
   }
   if (form.has('command')) {
     const fields = Object.fromEntries(form);
@@ -105,7 +110,7 @@ export function checkSlackPayload(rawBody: Buffer, contentType: string | undefin
         ...(userId ? { userId } : {}),
       };
     }
-    return { ok: true, kind: 'slash-command' };
+    return { ok: true, kind: 'slash-command', body: fields };
   }
   return { ok: false, reason: 'neither a slash command, an interaction nor an event' };
 }

@@ -169,15 +169,26 @@ describe('signed Slack payloads must have the shape their handlers read', () => 
     return Buffer.from(params.toString());
   };
 
-  it('accepts a complete slash command and a complete click', () => {
-    expect(checkSlackPayload(command({}), form)).toEqual({ ok: true, kind: 'slash-command' });
+  it('accepts a complete slash command and a complete click, and hands on the body it parsed', () => {
+    const slash = checkSlackPayload(command({}), form);
+    expect(slash).toMatchObject({ ok: true, kind: 'slash-command' });
+    expect(slash.ok && slash.body).toMatchObject({ command: '/promote', text: 'dev', user_id: 'U0ALICE001' });
     const click = blockActionsBody({
       type: 'block_actions',
       user: { id: 'U0BOB00002' },
       trigger_id: '1.2.abc',
       actions: [{ action_id: 'approve', value: 'x' }],
     });
-    expect(checkSlackPayload(Buffer.from(click), form)).toEqual({ ok: true, kind: 'interaction' });
+    expect(checkSlackPayload(Buffer.from(click), form)).toEqual({
+      ok: true,
+      kind: 'interaction',
+      body: {
+        type: 'block_actions',
+        user: { id: 'U0BOB00002' },
+        trigger_id: '1.2.abc',
+        actions: [{ action_id: 'approve', value: 'x' }],
+      },
+    });
   });
 
   it('refuses a slash command without user_id (it would be queued and then dropped)', () => {
