@@ -6,7 +6,13 @@
 // second signature check at 1,000/s, 2.5 % for the second parse). In Socket Mode
 // Bolt holds the websocket. Each slash command goes to handleSlashCommand, and is acked with its reply.
 import type { ServerResponse } from 'node:http';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import {
+  App,
+  LogLevel,
+  type AllMiddlewareArgs,
+  type Logger as BoltLogger,
+  type SlackActionMiddlewareArgs,
+} from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../metrics.js';
@@ -123,67 +129,25 @@ function registerListeners(app: App, options: SlackAppOptions): void {
     metrics.ackSeconds.observe({ command: command.command }, seconds);
     logger.info({ command: command.command, user: command.user_id, seconds }, 'slash command acknowledged');
   });
-  app.action(REJECT_ACTION_ID, async ({ ack, body, client, respond }) => {
-    await ack();
-    if (body.type !== 'block_actions' || !options.rejectPrompt) return;
-    try {
-      const answer = await options.rejectPrompt.click(body as unknown as BlockActionPayload);
-      if (answer.modal) await client.views.open({ trigger_id: body.trigger_id, view: answer.modal });
-      else await respond({ response_type: 'ephemeral', replace_original: false, text: answer.message.text });
-    } catch (err) {
-      logger.error({ err }, 'could not open the reject dialog');
-    }
+  // One listener per kind of request: Bolt runs every listener's middleware chain for every request (an
+  // argument object copied per step), so each one registered costs all traffic, slash commands included.
+  // Clicks are routed by action id here instead (clickHandlers below).
+  const clicks = clickHandlers(options);
+  app.action(/.*/, async (args) => {
+    const actionId = (args.action as { action_id?: string }).action_id;
+    const handle =
+      actionId === REJECT_ACTION_ID
+        ? clicks.reject
+        : actionId === RELEASE_HOLD_ACTION_ID
+          ? clicks.releaseHold
+          : clicks.other;
+    await handle(args);
   });
   app.view(REJECT_REASON_CALLBACK_ID, async ({ ack, body, view }) => {
     if (!options.rejectPrompt) return ack();
     const result = await options.rejectPrompt.submit(view, { id: body.user.id, name: body.user.name });
     if ('errors' in result) await ack({ response_action: 'errors', errors: result.errors });
     else await ack();
-  });
-  // "Release hold" (domain/hold-release.ts) is `/promote <environment> <freight>` typed by the clicker:
-  // the slash-command handler decides and enqueues, and its answer goes back to the clicker — through the
-  // click's response_url, or from the Home tab (which has none) as a direct message.
-  app.action(RELEASE_HOLD_ACTION_ID, async ({ ack, body, client, respond }) => {
-    await ack();
-    if (body.type !== 'block_actions') return;
-    const payload = body as unknown as BlockActionPayload;
-    const release = parseReleaseHoldValue(payload.actions[0]?.value);
-    if (!release || !payload.trigger_id) {
-      logger.warn({ user: payload.user.id }, 'release-hold click with a bad value ignored');
-      return;
-    }
-    try {
-      const reply = await handleSlashCommand(
-        {
-          command: '/promote',
-          text: releaseHoldCommandText(release),
-          user_id: payload.user.id,
-          ...(payload.user.username || payload.user.name
-            ? { user_name: payload.user.username ?? payload.user.name }
-            : {}),
-          channel_id: payload.channel?.id ?? payload.container?.channel_id ?? payload.user.id,
-          trigger_id: payload.trigger_id,
-          ...(payload.response_url ? { response_url: payload.response_url } : {}),
-        },
-        commands,
-      );
-      if (payload.response_url) {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: reply.text });
-      } else {
-        await client.chat.postMessage({ channel: payload.user.id, text: reply.text });
-      }
-    } catch (err) {
-      logger.error({ err }, 'could not answer a release-hold click');
-    }
-  });
-  app.action(/.*/, async ({ ack, body, action }) => {
-    const actionId = (action as { action_id?: string }).action_id;
-    if (actionId === REJECT_ACTION_ID || actionId === RELEASE_HOLD_ACTION_ID) return;
-    await ack();
-    if (body.type !== 'block_actions') return;
-    await handleBlockAction(body as unknown as BlockActionPayload, { queue: commands.queue, logger }).catch(
-      (err: unknown) => logger.error({ err }, 'could not queue a button click'),
-    );
   });
   // The Home tab shows the status view: the worker renders it and publishes it with views.publish. One
   // job per user per 10 s however often the tab is opened (the job id dedupes).
@@ -207,4 +171,72 @@ function registerListeners(app: App, options: SlackAppOptions): void {
   app.error(async (error) => {
     logger.error({ err: error }, 'bolt listener error');
   });
+}
+
+type ClickArgs = SlackActionMiddlewareArgs & AllMiddlewareArgs;
+
+/** What a button click does, by action id. Each acknowledges first: Slack waits 3 s at most. */
+function clickHandlers(
+  options: SlackAppOptions,
+): Record<'reject' | 'releaseHold' | 'other', (args: ClickArgs) => Promise<void>> {
+  const { commands, logger } = options;
+  return {
+    // Reject asks for a reason in a dialog (rejectPrompt), opened while the click's trigger_id is valid.
+    reject: async ({ ack, body, client, respond }) => {
+      await ack();
+      if (body.type !== 'block_actions' || !options.rejectPrompt) return;
+      try {
+        const answer = await options.rejectPrompt.click(body as unknown as BlockActionPayload);
+        if (answer.modal) await client.views.open({ trigger_id: body.trigger_id, view: answer.modal });
+        else
+          await respond({ response_type: 'ephemeral', replace_original: false, text: answer.message.text });
+      } catch (err) {
+        logger.error({ err }, 'could not open the reject dialog');
+      }
+    },
+    // "Release hold" (domain/hold-release.ts) is `/promote <environment> <freight>` typed by the clicker:
+    // the slash-command handler decides and enqueues, and its answer goes back to the clicker — through the
+    // click's response_url, or from the Home tab (which has none) as a direct message.
+    releaseHold: async ({ ack, body, client, respond }) => {
+      await ack();
+      if (body.type !== 'block_actions') return;
+      const payload = body as unknown as BlockActionPayload;
+      const release = parseReleaseHoldValue(payload.actions[0]?.value);
+      if (!release || !payload.trigger_id) {
+        logger.warn({ user: payload.user.id }, 'release-hold click with a bad value ignored');
+        return;
+      }
+      try {
+        const reply = await handleSlashCommand(
+          {
+            command: '/promote',
+            text: releaseHoldCommandText(release),
+            user_id: payload.user.id,
+            ...(payload.user.username || payload.user.name
+              ? { user_name: payload.user.username ?? payload.user.name }
+              : {}),
+            channel_id: payload.channel?.id ?? payload.container?.channel_id ?? payload.user.id,
+            trigger_id: payload.trigger_id,
+            ...(payload.response_url ? { response_url: payload.response_url } : {}),
+          },
+          commands,
+        );
+        if (payload.response_url) {
+          await respond({ response_type: 'ephemeral', replace_original: false, text: reply.text });
+        } else {
+          await client.chat.postMessage({ channel: payload.user.id, text: reply.text });
+        }
+      } catch (err) {
+        logger.error({ err }, 'could not answer a release-hold click');
+      }
+    },
+    // Approve, cancel, show resources …: queued for the worker (slack/actions.ts).
+    other: async ({ ack, body }) => {
+      await ack();
+      if (body.type !== 'block_actions') return;
+      await handleBlockAction(body as unknown as BlockActionPayload, { queue: commands.queue, logger }).catch(
+        (err: unknown) => logger.error({ err }, 'could not queue a button click'),
+      );
+    },
+  };
 }
