@@ -71,6 +71,18 @@ export async function handleSlashCommand(
   deps: CommandDeps,
 ): Promise<CommandReply> {
   const deadline = new Deadline(deps.budgetMs ?? 2_000);
+  try {
+    return await answerSlashCommand(payload, deps, deadline);
+  } finally {
+    deadline.close();
+  }
+}
+
+async function answerSlashCommand(
+  payload: SlashCommandPayload,
+  deps: CommandDeps,
+  deadline: Deadline,
+): Promise<CommandReply> {
   const now = (deps.now ?? (() => new Date()))();
   const name = payload.command as SlashCommand;
   if (!SLASH_COMMANDS.includes(name)) {

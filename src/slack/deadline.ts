@@ -10,6 +10,11 @@ export class DeadlineExceeded extends Error {
 
 export class Deadline {
   private readonly end: number;
+  /** The step in flight, named by the rejection when the budget runs out during it. */
+  private current = '';
+  /** One timer for the whole budget, started by the first step and stopped by close(). */
+  private timer: NodeJS.Timeout | undefined;
+  private expiry: Promise<never> | undefined;
 
   constructor(budgetMs: number, now = Date.now()) {
     this.end = now + budgetMs;
@@ -21,17 +26,23 @@ export class Deadline {
 
   /** Resolves with `promise`, or rejects with DeadlineExceeded when the budget runs out first. */
   run<T>(promise: Promise<T>, what: string): Promise<T> {
+    promise.catch(() => undefined); // the caller may give up on it: never an unhandled rejection
     const remaining = this.remainingMs();
-    if (remaining <= 0) {
-      promise.catch(() => undefined); // the caller gave up on it: never an unhandled rejection
-      return Promise.reject(new DeadlineExceeded(what));
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeadlineExceeded(what)), remaining);
+    if (remaining <= 0) return Promise.reject(new DeadlineExceeded(what));
+    this.current = what;
+    // One timer per deadline rather than one per step: a timer per step, each with a slightly different
+    // duration, cost an allocation-heavy timer list per request on the ack path (bench/results/ack-profile.md).
+    this.expiry ??= new Promise<never>((_, reject) => {
+      this.timer = setTimeout(() => reject(new DeadlineExceeded(this.current)), remaining);
     });
-    promise.catch(() => undefined);
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    this.expiry.catch(() => undefined);
+    return Promise.race([promise, this.expiry]);
+  }
+
+  /** Stops the timer: call when the work under this budget is over, so nothing waits out the budget. */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 
