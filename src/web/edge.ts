@@ -63,6 +63,9 @@ export interface EdgeDeps {
 }
 
 /** X-GitHub-Delivery is a GUID; accept any short token of that alphabet, nothing the bot could not key on. */
+/** The one path Slack sends to: slash commands, interactivity and events (slack-app-manifest.yaml). */
+export const SLACK_EVENTS_PATH = '/slack/events' satisfies EdgeRoute;
+
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 const GITHUB_SIGNATURE = /^sha256=[0-9a-f]{64}$/;
@@ -126,7 +129,7 @@ export function createEdge(deps: EdgeDeps): (req: IncomingMessage, res: ServerRe
   async function slackEvents(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const slack = deps.slack;
     if (!slack) return answer(res, 404, 'not found');
-    const route = '/slack/events';
+    const route = SLACK_EVENTS_PATH;
     const body = await boundedBody(route, req, res, {
       maxBytes: deps.limits.slackMaxBytes,
       timeoutMs: deps.limits.bodyTimeoutMs,
@@ -213,7 +216,7 @@ export function createEdge(deps: EdgeDeps): (req: IncomingMessage, res: ServerRe
         answer(res, ok ? 200 : 503, ok ? 'ready' : 'not ready');
       });
     }
-    if (path === '/slack/events' && deps.slack) {
+    if (path === SLACK_EVENTS_PATH && deps.slack) {
       if (method !== 'POST') return refuse(req, res, 405, 'method not allowed', { allow: 'POST' });
       return run(() => slackEvents(req, res));
     }
