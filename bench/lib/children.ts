@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { buildDir } from './build.js';
 import { freePort, httpGet, repoRoot, sleep } from './util.js';
 
@@ -45,6 +46,29 @@ function baseEnv(): Record<string, string> {
     AWS_EC2_METADATA_DISABLED: 'true',
     GCE_METADATA_HOST: '127.0.0.1:9',
   };
+}
+
+/**
+ * NODE_OPTIONS of a role's container in deploy/ (its V8 heap geometry). The benchmark runs the processes with
+ * it, as the pods run: without it V8 sizes the heap from this machine's memory instead of the container's limit
+ * (semi-spaces of up to 32 MiB here, 1 MiB in a 336 MiB cgroup) and collects garbage differently from production.
+ */
+export function deployNodeOptions(role: 'web' | 'worker'): string {
+  const text = readFileSync(path.join(repoRoot, 'deploy', `${role}.yaml`), 'utf8');
+  for (const doc of parseAllDocuments(text)) {
+    const manifest = doc.toJS() as {
+      kind?: string;
+      spec?: {
+        template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+      };
+    } | null;
+    if (manifest?.kind !== 'Deployment') continue;
+    const value = manifest.spec?.template?.spec?.containers?.[0]?.env?.find(
+      (e) => e.name === 'NODE_OPTIONS',
+    )?.value;
+    if (value) return value;
+  }
+  throw new Error(`deploy/${role}.yaml: no NODE_OPTIONS on its Deployment's container`);
 }
 
 /** User + system CPU time a process has used so far (ms), from /proc/<pid>/stat. */
@@ -288,7 +312,12 @@ export async function spawnWeb(env: Record<string, string>, nodeFlags: string[] 
     name: 'web',
     script: path.join('src', 'main.ts'),
     scriptArgs: ['web'],
-    env: { ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+    env: {
+      NODE_OPTIONS: deployNodeOptions('web'),
+      ...env,
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+    },
     port,
     metricsPort,
     nodeFlags,
@@ -301,7 +330,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<Child> {
     name: 'worker',
     script: path.join('src', 'main.ts'),
     scriptArgs: ['worker'],
-    env: { ...env, WORKER_PORT: String(port) },
+    env: { NODE_OPTIONS: deployNodeOptions('worker'), ...env, WORKER_PORT: String(port) },
     port,
     metricsPort: port,
   });
@@ -311,7 +340,8 @@ export async function spawnBare(env: Record<string, string>, nodeFlags: string[]
   return spawnChild({
     name: 'bare-bolt',
     script: path.join('bench', 'bare-bolt.ts'),
-    env: { ...env, PORT: '0' },
+    // The same V8 settings as the bot's web: the comparison is between the two programs, not two heaps.
+    env: { NODE_OPTIONS: deployNodeOptions('web'), ...env, PORT: '0' },
     port: 'printed',
     nodeFlags,
   });
