@@ -3,7 +3,8 @@
 // hands the parsed body to the app. Bolt's own HTTPReceiver would read the body again, parse it a second time
 // and route the URL once more; this one does none of that (the profile in bench/results/ack-profile.md).
 // It answers what Bolt's HTTPReceiver answers: Slack's ssl_check and url_verification, the listener's ack()
-// as the response (JSON for objects), 500 when processing fails before an ack, 404 when nothing acked.
+// as the response (JSON for objects), 500 when processing fails before an ack (an error the app's error
+// handler rethrows), 404 when nothing acked — once the listeners are done, not after Bolt's 3 s timer.
 import type { ServerResponse } from 'node:http';
 import { ReceiverMultipleAckError, type App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Logger } from 'pino';

@@ -62,10 +62,10 @@ export interface EdgeDeps {
   onGithubOutcome?: (outcome: 'accepted' | 'duplicate' | 'refused') => void;
 }
 
-/** X-GitHub-Delivery is a GUID; accept any short token of that alphabet, nothing the bot could not key on. */
 /** The one path Slack sends to: slash commands, interactivity and events (slack-app-manifest.yaml). */
 export const SLACK_EVENTS_PATH = '/slack/events' satisfies EdgeRoute;
 
+/** X-GitHub-Delivery is a GUID; accept any short token of that alphabet, nothing the bot could not key on. */
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 const GITHUB_SIGNATURE = /^sha256=[0-9a-f]{64}$/;
