@@ -4,7 +4,7 @@
 // renders for the card stories of test/domain, its modals included — directly, and through the real
 // WebClient against the stand-in (chat.postMessage, response_url, views.open, views.publish).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { LogLevel, WebAPIPlatformError, WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import { WebAPIPlatformError, WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../src/domain/blockkit.js';
 import { foldEvents, type Card } from '../../src/domain/card.js';
 import type { ApprovalRequested, CardEvent } from '../../src/domain/events.js';
@@ -47,6 +47,7 @@ import {
   missingArtifactRun,
   passingDevRun,
 } from '../domain/run-stories.js';
+import { quietSlackLogger } from '../support/quiet-slack-logger.js';
 
 const text = (t: string) => ({ type: 'mrkdwn', text: t });
 const plain = (t: string) => ({ type: 'plain_text', text: t });
@@ -278,16 +279,6 @@ describe('everything the bot renders for the test/domain stories is valid Block 
 // ---------------------------------------------------------------------------------------------------
 // Through the wire
 
-const quiet: SlackLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
-
 describe('the stand-in applies the schema on every method that takes Block Kit', () => {
   let standIn: SlackStandIn;
   let web: WebClient;
@@ -296,7 +287,7 @@ describe('the stand-in applies the schema on every method that takes Block Kit',
     web = new WebClient(standIn.token, {
       slackApiUrl: standIn.apiUrl,
       retryConfig: { retries: 0 },
-      logger: quiet,
+      logger: quietSlackLogger,
     });
   });
   beforeEach(() => standIn.reset());

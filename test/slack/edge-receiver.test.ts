@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
@@ -18,6 +18,7 @@ import { blockActionsBody, signedSlackRequest } from '../../src/sandbox/slack-re
 import { EdgeReceiver, type SlackDelivery } from '../../src/slack/edge-receiver.js';
 import { REDIS_URL } from '../support/redis.js';
 import { webTestEnv } from '../support/web-process.js';
+import { quietSlackLogger } from '../support/quiet-slack-logger.js';
 
 const SIGNING_SECRET = 'edge-receiver-signing-secret-0123';
 const PREFIX = `edgerecv${process.pid}`;
@@ -112,17 +113,6 @@ describe('Slack protocol answers through the real web process', () => {
   });
 });
 
-// The failures below are on purpose; Bolt's console logger would print each one.
-const quietBolt: BoltLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
-
 describe('EdgeReceiver with a real Bolt app', () => {
   let server: Server;
   let port: number;
@@ -133,7 +123,7 @@ describe('EdgeReceiver with a real Bolt app', () => {
     const app = new App({
       token: 'xoxb-edge-receiver',
       receiver,
-      logger: quietBolt,
+      logger: quietSlackLogger,
       botId: 'B0BOT12345',
       botUserId: 'U0BOT12345',
     });

@@ -9,20 +9,10 @@ import {
   WebAPIRateLimitedError,
   WebAPIRequestError,
   WebClient,
-  type Logger as SlackLogger,
 } from '@slack/web-api';
 import { App } from '@slack/bolt';
 import { SlackStandIn } from '../../src/sandbox/slack-standin.js';
-
-const quiet: SlackLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
+import { quietSlackLogger } from '../support/quiet-slack-logger.js';
 
 /** The client as the notifier configures it: no retries of its own, 429s thrown. */
 const clientFor = (standIn: SlackStandIn, token = standIn.token): WebClient =>
@@ -30,7 +20,7 @@ const clientFor = (standIn: SlackStandIn, token = standIn.token): WebClient =>
     slackApiUrl: standIn.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    logger: quiet,
+    logger: quietSlackLogger,
   });
 
 async function platformError(call: Promise<unknown>): Promise<WebAPIPlatformError> {
@@ -88,7 +78,7 @@ describe('Slack stand-in, through the real WebClient', () => {
   it('refuses a missing token (not_authed) and an unknown one (invalid_auth)', async () => {
     const anonymous = new WebClient(undefined, {
       slackApiUrl: standIn.apiUrl,
-      logger: quiet,
+      logger: quietSlackLogger,
       retryConfig: { retries: 0 },
     });
     expect((await platformError(anonymous.auth.test())).data.error).toBe('not_authed');
