@@ -75,11 +75,19 @@ export function portNumber(c: V1Container, port: string | number | undefined): n
   return c.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-/** --max-old-space-size from a NODE_OPTIONS value, in MiB (undefined when absent). */
-export function maxOldSpaceMiB(nodeOptions: string | undefined): number | undefined {
-  const m = /(?:^|\s)--max-old-space-size=(\d+)(?:\s|$)/.exec(nodeOptions ?? '');
+/** A V8 size flag (`--max-old-space-size`, `--max-semi-space-size`) from a NODE_OPTIONS value, in MiB. */
+function v8SizeMiB(flag: string, nodeOptions: string | undefined): number | undefined {
+  const m = new RegExp(`(?:^|\\s)${flag}=(\\d+)(?:\\s|$)`).exec(nodeOptions ?? '');
   return m ? Number(m[1]) : undefined;
 }
+
+/** --max-old-space-size from a NODE_OPTIONS value, in MiB (undefined when absent). */
+export const maxOldSpaceMiB = (nodeOptions: string | undefined): number | undefined =>
+  v8SizeMiB('--max-old-space-size', nodeOptions);
+
+/** --max-semi-space-size from a NODE_OPTIONS value, in MiB (undefined when absent). */
+export const semiSpaceMiB = (nodeOptions: string | undefined): number | undefined =>
+  v8SizeMiB('--max-semi-space-size', nodeOptions);
 
 /**
  * Native memory the processes were measured to hold outside V8's heap (RSS − heap total, compiled, idle;
