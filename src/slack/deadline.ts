@@ -32,10 +32,12 @@ export class Deadline {
     this.current = what;
     // One timer per deadline rather than one per step: a timer per step, each with a slightly different
     // duration, cost an allocation-heavy timer list per request on the ack path (bench/results/ack-profile.md).
-    this.expiry ??= new Promise<never>((_, reject) => {
-      this.timer = setTimeout(() => reject(new DeadlineExceeded(this.current)), remaining);
-    });
-    this.expiry.catch(() => undefined);
+    if (!this.expiry) {
+      this.expiry = new Promise<never>((_, reject) => {
+        this.timer = setTimeout(() => reject(new DeadlineExceeded(this.current)), remaining);
+      });
+      this.expiry.catch(() => undefined); // expiring after the last step is no unhandled rejection
+    }
     return Promise.race([promise, this.expiry]);
   }
 
